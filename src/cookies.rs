@@ -1,0 +1,25 @@
+//! The one place that builds, checks and reads cookies.
+//!
+//! * [`CookieSpec`] is Flask's `set_cookie` with types: every attribute.
+//! * [`rules`] says what a browser would do with a cookie (reject, change,
+//!   or accept it) before we send it.
+//! * [`SetCookies`] is the only way a `Set-Cookie` header leaves a handler,
+//!   and it can only be made from a cookie that passed [`prepare`].
+//! * [`RequestCookies`] reads the `Cookie` header without hiding anything:
+//!   duplicates and undecodable values are kept, in order.
+//! * [`login`] seals and opens the login cookie.
+
+mod context;
+mod encoding;
+mod incoming;
+pub mod login;
+mod outgoing;
+pub mod rules;
+mod spec;
+
+pub use context::{CookieContext, ServedOverHttps};
+pub use encoding::{decode_value, encode_value};
+pub use incoming::{HIDDEN_VALUE, ReceivedCookie, RequestCookies};
+pub use outgoing::{PreparedCookie, Refused, SetCookies, prepare};
+pub use rules::{Finding, Rule, Severity};
+pub use spec::{CookieSpec, SameSite, SameSiteParseError};

@@ -1,0 +1,119 @@
+use std::convert::Infallible;
+use std::net::IpAddr;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::HOST;
+use axum::http::request::Parts;
+
+/// Where a cookie is being set: the request's host and whether the page was
+/// served over HTTPS. Browsers judge Domain, Secure and the name prefixes
+/// against these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieContext {
+    host: String,
+    https: bool,
+}
+
+/// Marks a request that arrived over HTTPS (set by whatever knows: a TLS
+/// listener or a trusted proxy header). Absent means plain HTTP.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedOverHttps;
+
+impl CookieContext {
+    /// `host` may carry a port and any case; both are normalised away.
+    pub fn new(host: &str, https: bool) -> Self {
+        Self {
+            host: normalise_host(host),
+            https,
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn https(&self) -> bool {
+        self.https
+    }
+
+    /// True when the host is an IP literal, where Domain can only be the
+    /// address itself.
+    pub fn host_is_ip(&self) -> bool {
+        self.host.parse::<IpAddr>().is_ok()
+    }
+
+    /// Browsers treat localhost and loopback as secure contexts even over
+    /// plain HTTP, so Secure cookies from them are kept.
+    pub fn is_potentially_trustworthy(&self) -> bool {
+        if self.https {
+            return true;
+        }
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return ip.is_loopback();
+        }
+        self.host == "localhost" || self.host.ends_with(".localhost")
+    }
+}
+
+fn normalise_host(host: &str) -> String {
+    let host = host.trim();
+    let without_port = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        rest.split_once(']').map_or(rest, |(addr, _)| addr)
+    } else if host.matches(':').count() == 1 {
+        host.split_once(':').map_or(host, |(name, _)| name)
+    } else {
+        host
+    };
+    without_port.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CookieContext {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let host = parts
+            .headers
+            .get(HOST)
+            .and_then(|value| value.to_str().ok())
+            .or_else(|| parts.uri.host())
+            .unwrap_or("localhost");
+        let https = parts.extensions.get::<ServedOverHttps>().is_some();
+        Ok(Self::new(host, https))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_normalised() {
+        assert_eq!(
+            CookieContext::new("Example.COM:5000", false).host(),
+            "example.com"
+        );
+        assert_eq!(
+            CookieContext::new("127.0.0.1:5000", false).host(),
+            "127.0.0.1"
+        );
+        assert_eq!(CookieContext::new("[::1]:5000", false).host(), "::1");
+        assert_eq!(CookieContext::new("::1", false).host(), "::1");
+        assert_eq!(
+            CookieContext::new("example.com.", false).host(),
+            "example.com"
+        );
+    }
+
+    #[test]
+    fn loopback_and_localhost_are_trustworthy_over_http() {
+        for host in ["localhost:5000", "127.0.0.1", "[::1]:80", "app.localhost"] {
+            assert!(
+                CookieContext::new(host, false).is_potentially_trustworthy(),
+                "{host}"
+            );
+        }
+        assert!(!CookieContext::new("example.com", false).is_potentially_trustworthy());
+        assert!(CookieContext::new("example.com", true).is_potentially_trustworthy());
+    }
+}

@@ -1,0 +1,218 @@
+use std::borrow::Cow;
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::header::COOKIE;
+use axum::http::request::Parts;
+
+use super::encoding::decode_value;
+use super::login;
+
+/// What pages and the API show instead of the login cookie's value.
+pub const HIDDEN_VALUE: &str = "(hidden: HttpOnly login cookie)";
+
+/// One `name=value` pair of a `Cookie` header, exactly as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedCookie {
+    pub name: String,
+    /// The value as it was on the wire.
+    pub raw_value: String,
+    /// The percent-decoded value; `None` when the escapes aren't UTF-8.
+    pub decoded_value: Option<String>,
+}
+
+impl ReceivedCookie {
+    /// The decoded value, or the raw one when it can't be decoded.
+    pub fn value(&self) -> &str {
+        self.decoded_value.as_deref().unwrap_or(&self.raw_value)
+    }
+
+    /// True for our login cookie, whose value no page or API ever echoes:
+    /// it is HttpOnly, and a script that could fetch a page showing it would
+    /// get around that.
+    pub fn is_login_cookie(&self) -> bool {
+        self.name == login::COOKIE_NAME || self.name == login::SECURE_COOKIE_NAME
+    }
+
+    /// The value to show a user: the decoded value, except for the login
+    /// cookie, which is hidden.
+    pub fn shown_value(&self) -> &str {
+        if self.is_login_cookie() {
+            HIDDEN_VALUE
+        } else {
+            self.value()
+        }
+    }
+
+    /// Bytes the browser counts against its 4096 limit: name + raw value.
+    pub fn size(&self) -> usize {
+        self.name.len() + self.raw_value.len()
+    }
+}
+
+/// Every cookie the request carried, in order, duplicates included.
+///
+/// Read from the raw header rather than a typed jar, because jars drop what
+/// they can't decode or verify, and we want to show (and count) all of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestCookies {
+    cookies: Vec<ReceivedCookie>,
+    header_bytes: usize,
+}
+
+impl RequestCookies {
+    /// Parses every `Cookie` header (HTTP/2 may split them). Pairs without a
+    /// name or without `=` are skipped; the rest are kept.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let mut cookies = Vec::new();
+        let mut header_bytes = 0;
+        for header in headers.get_all(COOKIE) {
+            let bytes = header.as_bytes();
+            header_bytes += bytes.len();
+            // Browsers send raw UTF-8 from document.cookie; HeaderValue::to_str
+            // would refuse it, so decode the bytes ourselves.
+            let text = String::from_utf8_lossy(bytes);
+            cookies.extend(parse_pairs(&text));
+        }
+        Self {
+            cookies,
+            header_bytes,
+        }
+    }
+
+    /// The first cookie named `name`: browsers send the most specific path
+    /// first, so that is the one a server should use.
+    pub fn get(&self, name: &str) -> Option<&ReceivedCookie> {
+        self.cookies.iter().find(|c| c.name == name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ReceivedCookie> {
+        self.cookies.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.cookies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cookies.is_empty()
+    }
+
+    /// Total size of the `Cookie` header(s) in bytes.
+    pub fn header_bytes(&self) -> usize {
+        self.header_bytes
+    }
+
+    /// `name (N B), …` for logs: names and sizes only, never values.
+    pub fn summary(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|c| format!("{} ({} B)", c.name, c.size()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn parse_pairs(header: &str) -> impl Iterator<Item = ReceivedCookie> + '_ {
+    cookie::Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .map(|c| {
+            let (name, raw_value) = c.name_value();
+            ReceivedCookie {
+                name: name.to_owned(),
+                raw_value: raw_value.to_owned(),
+                decoded_value: decode_value(raw_value).map(Cow::into_owned),
+            }
+        })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestCookies {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_headers(&parts.headers))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn read(headers: &[&[u8]]) -> RequestCookies {
+        let mut map = HeaderMap::new();
+        for h in headers {
+            map.append(COOKIE, HeaderValue::from_bytes(h).unwrap());
+        }
+        RequestCookies::from_headers(&map)
+    }
+
+    fn names_values(cookies: &RequestCookies) -> Vec<(&str, &str)> {
+        cookies
+            .iter()
+            .map(|c| (c.name.as_str(), c.value()))
+            .collect()
+    }
+
+    #[test]
+    fn pairs_are_split_trimmed_and_decoded() {
+        let cookies = read(&[b"userID=a%3Bb%20c;  code=underscored ;x=caf%C3%A9"]);
+        assert_eq!(
+            names_values(&cookies),
+            [("userID", "a;b c"), ("code", "underscored"), ("x", "café")]
+        );
+    }
+
+    #[test]
+    fn duplicates_are_kept_in_order_and_the_first_wins() {
+        let cookies = read(&[b"code=specific; code=general"]);
+        assert_eq!(cookies.len(), 2);
+        assert_eq!(cookies.get("code").unwrap().value(), "specific");
+    }
+
+    #[test]
+    fn bad_pairs_are_skipped_and_the_rest_read() {
+        let cookies = read(&[b"novalue; =nameless; ;; a=1; b=; c=x=y"]);
+        assert_eq!(
+            names_values(&cookies),
+            [("a", "1"), ("b", ""), ("c", "x=y")]
+        );
+    }
+
+    #[test]
+    fn undecodable_values_are_kept_raw() {
+        let cookies = read(&[b"sid=%AFxyz"]);
+        let sid = cookies.get("sid").unwrap();
+        assert_eq!(sid.decoded_value, None);
+        assert_eq!(sid.value(), "%AFxyz");
+    }
+
+    #[test]
+    fn raw_utf8_and_invalid_bytes_do_not_stop_the_rest() {
+        let cookies = read(&["js=café; a=1".as_bytes(), b"bad=\xff\xfe; b=2"]);
+        assert_eq!(cookies.get("js").unwrap().value(), "café");
+        assert_eq!(cookies.get("b").unwrap().value(), "2");
+        assert_eq!(cookies.len(), 4);
+    }
+
+    #[test]
+    fn the_login_cookie_value_is_never_shown() {
+        let cookies = read(&[b"lab_session=abc.def; userID=alice"]);
+        assert_eq!(
+            cookies.get("lab_session").unwrap().shown_value(),
+            HIDDEN_VALUE
+        );
+        assert_eq!(cookies.get("userID").unwrap().shown_value(), "alice");
+    }
+
+    #[test]
+    fn sizes_and_summary_never_include_values() {
+        let cookies = read(&[b"code=underscored; userID=secret"]);
+        assert_eq!(cookies.header_bytes(), 31);
+        assert_eq!(cookies.get("code").unwrap().size(), 15);
+        assert_eq!(cookies.summary(), "code (15 B), userID (12 B)");
+        assert!(!cookies.summary().contains("secret"));
+    }
+}

@@ -1,0 +1,358 @@
+//! The login cookie: the tutorial's `email` cookie, made unforgeable.
+//!
+//! The claims (email, a random session id, issue and expiry times) are sealed
+//! with AES-256-GCM by the cookie crate's private jar, which binds the cookie
+//! name in as associated data. The value is `<key id>.<sealed claims>`, so a
+//! cookie sealed by a key we no longer have reads as "unknown key", not as
+//! "tampered". The server enforces the expiry itself: a copied cookie stops
+//! working when its claims say so, whatever the browser does.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use time::{Duration, OffsetDateTime};
+
+use super::incoming::RequestCookies;
+use super::spec::{CookieSpec, SameSite};
+use crate::domain::Email;
+use crate::keys::{KeyRing, RingKey};
+
+/// The login cookie's name over plain HTTP.
+pub const COOKIE_NAME: &str = "lab_session";
+/// Over HTTPS: `__Host-` makes browsers insist on Secure, Path=/ and no
+/// Domain, so no sibling subdomain can plant or shadow it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-lab_session";
+
+pub fn cookie_name(https: bool) -> &'static str {
+    if https {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
+
+/// What a login cookie says, once opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginClaims {
+    pub email: String,
+    /// 128 random bits, new on every login; logout revokes it.
+    pub sid: String,
+    #[serde(with = "time::serde::timestamp")]
+    pub iat: OffsetDateTime,
+    #[serde(with = "time::serde::timestamp")]
+    pub exp: OffsetDateTime,
+}
+
+#[derive(Debug, Error)]
+pub enum SealError {
+    #[error("the system's random number generator failed: {0}")]
+    Random(String),
+    #[error("could not encode the login claims: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("the cookie crate returned no sealed value")]
+    NoValue,
+}
+
+impl LoginClaims {
+    /// Claims for a fresh login: a new random session id, valid for `ttl`.
+    pub fn issue(email: &Email, ttl: Duration, now: OffsetDateTime) -> Result<Self, SealError> {
+        let mut sid = [0u8; 16];
+        getrandom::fill(&mut sid).map_err(|e| SealError::Random(e.to_string()))?;
+        let now = now.replace_nanosecond(0).unwrap_or(now);
+        Ok(Self {
+            email: email.as_str().to_owned(),
+            sid: URL_SAFE_NO_PAD.encode(sid),
+            iat: now,
+            exp: now + ttl,
+        })
+    }
+
+    /// Whole seconds the cookie has left, never negative. Counted in whole
+    /// seconds on both sides so a fresh 7-day login says exactly 604800.
+    pub fn remaining(&self, now: OffsetDateTime) -> Duration {
+        Duration::seconds((self.exp.unix_timestamp() - now.unix_timestamp()).max(0))
+    }
+}
+
+/// Every way a login cookie can read. Only `Valid` means logged in; the
+/// others are told apart for the inspector, the logs and the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginCookie {
+    Absent,
+    Valid {
+        claims: LoginClaims,
+        /// False when an older key of the ring opened it: the caller should
+        /// reissue it under the current key.
+        current_key: bool,
+    },
+    /// Not sealed by any key of ours under this name: edited, forged, or
+    /// garbage.
+    Tampered,
+    /// Genuine, but past the expiry sealed inside it.
+    Expired {
+        claims: LoginClaims,
+    },
+    /// Names a key that isn't in the ring (dropped in a rotation, or another
+    /// deployment's).
+    UnknownKey {
+        key_id: String,
+    },
+}
+
+impl LoginCookie {
+    /// A short label for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Absent => "absent",
+            Self::Valid { .. } => "valid",
+            Self::Tampered => "tampered",
+            Self::Expired { .. } => "expired",
+            Self::UnknownKey { .. } => "unknown_key",
+        }
+    }
+
+    pub fn valid_claims(&self) -> Option<&LoginClaims> {
+        match self {
+            Self::Valid { claims, .. } => Some(claims),
+            _ => None,
+        }
+    }
+}
+
+/// Seals `claims` under the ring's current key for the cookie `name`.
+pub fn seal(ring: &KeyRing, name: &str, claims: &LoginClaims) -> Result<String, SealError> {
+    let key = ring.current();
+    let json = serde_json::to_string(claims)?;
+    let mut jar = cookie::CookieJar::new();
+    jar.private_mut(key.cookie_key())
+        .add(cookie::Cookie::new(name.to_owned(), json));
+    let sealed = jar.get(name).ok_or(SealError::NoValue)?.value();
+    Ok(format!("{}.{sealed}", key.id()))
+}
+
+/// Opens a login cookie value received under `name`.
+pub fn open(ring: &KeyRing, name: &str, value: &str, now: OffsetDateTime) -> LoginCookie {
+    let Some((key_id, sealed)) = value.split_once('.') else {
+        return LoginCookie::Tampered;
+    };
+    let Some(key) = ring.find_by_hex(key_id) else {
+        // An id of the right shape is a real key we don't hold; anything else
+        // was never one of ours.
+        return if key_id.len() == 8 && key_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            LoginCookie::UnknownKey {
+                key_id: key_id.to_owned(),
+            }
+        } else {
+            LoginCookie::Tampered
+        };
+    };
+    let Some(claims) = unseal(key, name, sealed) else {
+        return LoginCookie::Tampered;
+    };
+    if claims.exp <= now {
+        return LoginCookie::Expired { claims };
+    }
+    LoginCookie::Valid {
+        current_key: key.id() == ring.current().id(),
+        claims,
+    }
+}
+
+fn unseal(key: &RingKey, name: &str, sealed: &str) -> Option<LoginClaims> {
+    let cookie = cookie::Cookie::new(name.to_owned(), sealed.to_owned());
+    let opened = cookie::CookieJar::new()
+        .private(key.cookie_key())
+        .decrypt(cookie)?;
+    serde_json::from_str(opened.value()).ok()
+}
+
+/// Reads the login cookie of a request (the first one of its name, as
+/// browsers send the most specific first).
+pub fn read(
+    ring: &KeyRing,
+    cookies: &RequestCookies,
+    https: bool,
+    now: OffsetDateTime,
+) -> LoginCookie {
+    let name = cookie_name(https);
+    match cookies.get(name) {
+        None => LoginCookie::Absent,
+        Some(cookie) => open(ring, name, &cookie.raw_value, now),
+    }
+}
+
+/// The login cookie's attributes: HttpOnly (scripts can't read it),
+/// SameSite=Lax (not sent on cross-site POSTs), Path=/, and a lifetime that
+/// matches the sealed expiry; Secure (with the `__Host-` name) over HTTPS.
+pub fn cookie_spec(
+    value: String,
+    claims: &LoginClaims,
+    https: bool,
+    now: OffsetDateTime,
+) -> CookieSpec {
+    CookieSpec {
+        expires: Some(claims.exp),
+        ..CookieSpec::new(cookie_name(https), value)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(https)
+            .max_age(claims.remaining(now))
+    }
+}
+
+/// The cookie that logs the browser out.
+pub fn removal_spec(https: bool) -> CookieSpec {
+    CookieSpec {
+        http_only: true,
+        same_site: Some(SameSite::Lax),
+        secure: https,
+        ..CookieSpec::removal(cookie_name(https), Some("/".to_owned()), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-26 12:00:00 UTC);
+
+    fn claims() -> LoginClaims {
+        LoginClaims::issue(
+            &Email::parse("ada@example.com").unwrap(),
+            Duration::days(7),
+            NOW,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_sealed_cookie_opens_to_the_same_claims() {
+        let ring = KeyRing::generate().unwrap();
+        let claims = claims();
+        let value = seal(&ring, COOKIE_NAME, &claims).unwrap();
+        assert!(value.starts_with(&format!("{}.", ring.current().id())));
+        assert!(
+            !value.contains("ada@example.com"),
+            "the email must not be readable"
+        );
+        assert_eq!(
+            open(&ring, COOKIE_NAME, &value, NOW),
+            LoginCookie::Valid {
+                claims,
+                current_key: true
+            }
+        );
+    }
+
+    #[test]
+    fn each_login_gets_a_new_session_id() {
+        assert_ne!(claims().sid, claims().sid);
+        assert_eq!(claims().exp - claims().iat, Duration::days(7));
+    }
+
+    #[test]
+    fn a_changed_character_is_tampering() {
+        let ring = KeyRing::generate().unwrap();
+        let value = seal(&ring, COOKIE_NAME, &claims()).unwrap();
+        let mut bytes = value.into_bytes();
+        let i = bytes.len() - 5;
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert_eq!(
+            open(&ring, COOKIE_NAME, &tampered, NOW),
+            LoginCookie::Tampered
+        );
+    }
+
+    #[test]
+    fn the_name_is_bound_in() {
+        let ring = KeyRing::generate().unwrap();
+        let value = seal(&ring, COOKIE_NAME, &claims()).unwrap();
+        assert_eq!(open(&ring, "other", &value, NOW), LoginCookie::Tampered);
+        assert_eq!(
+            open(&ring, SECURE_COOKIE_NAME, &value, NOW),
+            LoginCookie::Tampered
+        );
+    }
+
+    #[test]
+    fn forged_and_garbage_values_are_tampering() {
+        let ring = KeyRing::generate().unwrap();
+        let kid = ring.current().id();
+        for value in [
+            "",
+            "ada@example.com",
+            "garbage.x",
+            &format!("{kid}."),
+            &format!("{kid}.AAAA"),
+            "%AFxyz",
+        ] {
+            assert_eq!(
+                open(&ring, COOKIE_NAME, value, NOW),
+                LoginCookie::Tampered,
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn expiry_is_enforced_by_the_server() {
+        let ring = KeyRing::generate().unwrap();
+        let claims = claims();
+        let value = seal(&ring, COOKIE_NAME, &claims).unwrap();
+        let later = claims.exp;
+        assert_eq!(
+            open(&ring, COOKIE_NAME, &value, later),
+            LoginCookie::Expired { claims }
+        );
+    }
+
+    #[test]
+    fn a_key_we_do_not_hold_is_unknown_and_an_old_one_still_opens() {
+        let mut ring = KeyRing::generate().unwrap();
+        let value = seal(&ring, COOKIE_NAME, &claims()).unwrap();
+        let other = KeyRing::generate().unwrap();
+        assert_eq!(
+            open(&other, COOKIE_NAME, &value, NOW),
+            LoginCookie::UnknownKey {
+                key_id: ring.current().id().to_string()
+            }
+        );
+        ring.rotate().unwrap();
+        assert!(matches!(
+            open(&ring, COOKIE_NAME, &value, NOW),
+            LoginCookie::Valid {
+                current_key: false,
+                ..
+            }
+        ));
+        ring.drop_old();
+        assert!(matches!(
+            open(&ring, COOKIE_NAME, &value, NOW),
+            LoginCookie::UnknownKey { .. }
+        ));
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_lax_and_lives_as_long_as_its_claims() {
+        let claims = claims();
+        let spec = cookie_spec(
+            "v".into(),
+            &claims,
+            false,
+            NOW + Duration::milliseconds(300),
+        );
+        assert_eq!(
+            spec.to_header_value(NOW),
+            "lab_session=v; HttpOnly; SameSite=Lax; Path=/; Max-Age=604800; Expires=Thu, 03 Dec 2026 12:00:00 GMT"
+        );
+        let secure = cookie_spec("v".into(), &claims, true, NOW).to_header_value(NOW);
+        assert!(
+            secure.starts_with("__Host-lab_session=v; HttpOnly; SameSite=Lax; Secure; Path=/;"),
+            "{secure}"
+        );
+    }
+}

@@ -1,0 +1,254 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use time::{Duration, OffsetDateTime};
+
+use super::encoding::encode_value;
+
+/// Flask's `set_cookie` parameters, typed.
+///
+/// `value` is the text the user means; it is percent-encoded on the way out
+/// (see [`encode_value`]). Nothing here is checked: [`super::rules`] says
+/// what a browser would do with the cookie, and [`super::prepare`] refuses to
+/// send one a browser would drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieSpec {
+    pub name: String,
+    pub value: String,
+    pub max_age: Option<Duration>,
+    pub expires: Option<OffsetDateTime>,
+    /// `None` sends no Path attribute (the browser then uses the request's
+    /// directory). [`CookieSpec::new`] defaults to `/`, as Werkzeug ≥ 2.3.3.
+    pub path: Option<String>,
+    pub domain: Option<String>,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: Option<SameSite>,
+    pub partitioned: bool,
+}
+
+/// The `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SameSite {
+    Strict,
+    Lax,
+    None,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("SameSite must be Strict, Lax or None, got {0:?}")]
+pub struct SameSiteParseError(pub String);
+
+impl FromStr for SameSite {
+    type Err = SameSiteParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "strict" => Ok(Self::Strict),
+            "lax" => Ok(Self::Lax),
+            "none" => Ok(Self::None),
+            _ => Err(SameSiteParseError(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for SameSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Strict => "Strict",
+            Self::Lax => "Lax",
+            Self::None => "None",
+        })
+    }
+}
+
+impl From<SameSite> for cookie::SameSite {
+    fn from(value: SameSite) -> Self {
+        match value {
+            SameSite::Strict => Self::Strict,
+            SameSite::Lax => Self::Lax,
+            SameSite::None => Self::None,
+        }
+    }
+}
+
+impl CookieSpec {
+    /// A session cookie (no lifetime) with `Path=/` and nothing else.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            max_age: None,
+            expires: None,
+            path: Some("/".to_owned()),
+            domain: None,
+            secure: false,
+            http_only: false,
+            same_site: None,
+            partitioned: false,
+        }
+    }
+
+    /// The cookie that deletes `name` at `path`/`domain`: a browser only
+    /// replaces a cookie with the same name, path and domain, so those must
+    /// match the original. Max-Age=0 for current browsers, an Expires at the
+    /// epoch for old ones (and for httpbin parity).
+    pub fn removal(name: impl Into<String>, path: Option<String>, domain: Option<String>) -> Self {
+        Self {
+            max_age: Some(Duration::ZERO),
+            expires: Some(OffsetDateTime::UNIX_EPOCH),
+            path,
+            domain,
+            ..Self::new(name, "")
+        }
+    }
+
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.same_site = Some(same_site);
+        self
+    }
+
+    /// True for a cookie that deletes rather than sets.
+    pub fn is_removal(&self) -> bool {
+        self.max_age.is_some_and(|age| age <= Duration::ZERO)
+    }
+
+    /// The value as it goes on the wire.
+    pub fn encoded_value(&self) -> std::borrow::Cow<'_, str> {
+        encode_value(&self.value)
+    }
+
+    /// The `Expires` the header will carry: an explicit one wins, otherwise
+    /// `now + max_age` (Flask writes both so that old browsers, which ignore
+    /// Max-Age, expire the cookie too).
+    pub fn effective_expires(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.expires
+            .or_else(|| self.max_age.and_then(|age| now.checked_add(age)))
+    }
+
+    /// The `Set-Cookie` header value, unchecked. Use [`super::prepare`] to
+    /// get one that is allowed to leave the server.
+    pub fn to_header_value(&self, now: OffsetDateTime) -> String {
+        let mut cookie = cookie::Cookie::new(self.name.clone(), self.encoded_value().into_owned());
+        if let Some(path) = &self.path {
+            cookie.set_path(path.clone());
+        }
+        if let Some(domain) = &self.domain {
+            cookie.set_domain(domain.clone());
+        }
+        if let Some(max_age) = self.max_age {
+            cookie.set_max_age(max_age);
+        }
+        if let Some(expires) = self.effective_expires(now) {
+            cookie.set_expires(expires);
+        }
+        // Always Some(..): the cookie crate adds Secure by itself when it is
+        // unset and SameSite=None, which would hide a cookie the rules refuse.
+        cookie.set_secure(self.secure);
+        cookie.set_http_only(self.http_only.then_some(true));
+        cookie.set_same_site(self.same_site.map(cookie::SameSite::from));
+        cookie.set_partitioned(self.partitioned.then_some(true));
+        cookie.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-26 12:00:00 UTC);
+
+    #[test]
+    fn a_plain_cookie_gets_path_slash_and_nothing_else() {
+        assert_eq!(
+            CookieSpec::new("userID", "alice").to_header_value(NOW),
+            "userID=alice; Path=/"
+        );
+    }
+
+    #[test]
+    fn max_age_also_writes_the_matching_expires() {
+        let header = CookieSpec::new("code", "underscored")
+            .path("/cookies")
+            .max_age(Duration::seconds(30))
+            .to_header_value(NOW);
+        assert_eq!(
+            header,
+            "code=underscored; Path=/cookies; Max-Age=30; Expires=Thu, 26 Nov 2026 12:00:30 GMT"
+        );
+    }
+
+    #[test]
+    fn an_explicit_expires_wins_over_max_age() {
+        let mut spec = CookieSpec::new("a", "b").max_age(Duration::seconds(30));
+        spec.expires = Some(datetime!(2027-01-01 00:00:00 UTC));
+        assert!(
+            spec.to_header_value(NOW)
+                .ends_with("Max-Age=30; Expires=Fri, 01 Jan 2027 00:00:00 GMT")
+        );
+    }
+
+    #[test]
+    fn every_attribute_is_written() {
+        let spec = CookieSpec {
+            domain: Some("example.com".to_owned()),
+            secure: true,
+            http_only: true,
+            same_site: Some(SameSite::None),
+            partitioned: true,
+            ..CookieSpec::new("id", "a b")
+        };
+        assert_eq!(
+            spec.to_header_value(NOW),
+            "id=a%20b; HttpOnly; SameSite=None; Partitioned; Secure; Path=/; Domain=example.com"
+        );
+    }
+
+    #[test]
+    fn same_site_none_without_secure_is_written_as_asked() {
+        let spec = CookieSpec::new("id", "1").same_site(SameSite::None);
+        assert_eq!(spec.to_header_value(NOW), "id=1; SameSite=None; Path=/");
+    }
+
+    #[test]
+    fn removal_matches_path_and_expires_in_the_past() {
+        let spec = CookieSpec::removal("code", Some("/cookies".to_owned()), None);
+        assert!(spec.is_removal());
+        assert_eq!(
+            spec.to_header_value(NOW),
+            "code=; Path=/cookies; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+    }
+
+    #[test]
+    fn same_site_parses_case_insensitively() {
+        assert_eq!("lax".parse(), Ok(SameSite::Lax));
+        assert_eq!("STRICT".parse(), Ok(SameSite::Strict));
+        assert_eq!("None".parse(), Ok(SameSite::None));
+        assert!("sometimes".parse::<SameSite>().is_err());
+    }
+}
