@@ -1,0 +1,150 @@
+//! The command line: `cookie-lab [serve] [FLAGS]`, `cookie-lab keys …`.
+//!
+//! Every serve flag has a `COOKIE_LAB_*` environment variable; the doc
+//! comments below are what `--help` prints.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cookie-lab",
+    version,
+    about = "The Flask cookie tutorial as a Rust web service: every cookie flow, a login cookie that can't be forged, \
+             and tools that explain what browsers do with cookies.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Flags for `serve`, which runs when no command is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app (the default command).
+    Serve(ServeArgs),
+    /// Show, rotate or generate the keys that seal login cookies.
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, HOST:PORT (port 0 picks a free port).
+    #[arg(long, env = "COOKIE_LAB_ADDR", default_value = "127.0.0.1:5000")]
+    pub addr: String,
+
+    /// Directory for the key ring (keys.json, mode 0600); created on first start.
+    #[arg(long, env = "COOKIE_LAB_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// The login app's password (the tutorial's is "code").
+    #[arg(
+        long,
+        env = "COOKIE_LAB_DEMO_PASSWORD",
+        default_value = "code",
+        hide_env_values = true
+    )]
+    pub demo_password: String,
+
+    /// Login-cookie keys, base64, comma-separated, newest first; overrides the
+    /// key file so replicas can share keys. Prefer the environment variable:
+    /// flags show up in `ps`.
+    #[arg(
+        long,
+        env = "COOKIE_LAB_KEYS",
+        hide_env_values = true,
+        value_name = "BASE64[,BASE64…]"
+    )]
+    pub keys: Option<String>,
+
+    /// How long a login lasts (e.g. 7d, 12h, 30m); enforced by the server.
+    #[arg(long, env = "COOKIE_LAB_SESSION_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub session_ttl: Duration,
+
+    /// Log line format: text for people, json for log shippers.
+    #[arg(long, env = "COOKIE_LAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// Directory holding keys.json.
+    #[arg(long, env = "COOKIE_LAB_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// List the keys: id, age, which one seals new cookies.
+    List,
+    /// Add a new key that seals from now on; older keys still open cookies
+    /// (restart the server to load it).
+    Rotate {
+        /// Also drop every older key: cookies they sealed stop working.
+        #[arg(long)]
+        drop_old: bool,
+    },
+    /// Print a new random key in COOKIE_LAB_KEYS form (touches no file).
+    Generate,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_arguments_means_serve_on_flasks_port() {
+        let cli = Cli::try_parse_from(["cookie-lab"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.addr, "127.0.0.1:5000");
+        assert_eq!(cli.serve.demo_password, "code");
+        assert_eq!(cli.serve.session_ttl, Duration::from_secs(7 * 24 * 3600));
+    }
+
+    #[test]
+    fn flags_work_with_and_without_the_serve_command() {
+        let cli =
+            Cli::try_parse_from(["cookie-lab", "--addr", "0.0.0.0:80", "--session-ttl", "2h"])
+                .unwrap();
+        assert_eq!(cli.serve.addr, "0.0.0.0:80");
+        assert_eq!(cli.serve.session_ttl, Duration::from_secs(7200));
+        let cli = Cli::try_parse_from(["cookie-lab", "serve", "--data-dir", "/tmp/x"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Serve(args)) if args.data_dir == std::path::Path::new("/tmp/x"))
+        );
+    }
+
+    #[test]
+    fn keys_commands_parse() {
+        let cli = Cli::try_parse_from(["cookie-lab", "keys", "rotate", "--drop-old"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Keys(KeysArgs {
+                action: KeysAction::Rotate { drop_old: true },
+                ..
+            }))
+        ));
+    }
+}

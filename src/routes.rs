@@ -1,0 +1,95 @@
+//! The route table and the middleware every request goes through.
+
+mod api;
+mod assets;
+mod basics;
+mod client;
+mod health;
+mod login;
+mod scoped;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::PageError;
+use crate::state::AppState;
+
+/// Form bodies larger than this get a 413: every form here is tiny, and the
+/// largest legitimate one (a 4 KB cookie value) fits four times over.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+/// A request that takes longer than this is answered with 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Scripts only from our own origin (no inline script anywhere), no framing.
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The whole application: every route, plus logging, limits and headers.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(basics::router())
+        .merge(scoped::router())
+        .merge(login::router())
+        .merge(client::router())
+        .merge(api::router())
+        .merge(assets::router())
+        .merge(health::router())
+        .fallback(|| async { PageError::not_found() })
+        .layer(
+            ServiceBuilder::new()
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(
+                            DefaultOnResponse::new()
+                                .level(Level::INFO)
+                                .latency_unit(LatencyUnit::Micros),
+                        )
+                        .on_failure(DefaultOnFailure::new()),
+                )
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+                .layer(security_header(
+                    header::CONTENT_SECURITY_POLICY,
+                    CONTENT_SECURITY_POLICY,
+                ))
+                .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+                .layer(security_header(header::REFERRER_POLICY, "same-origin")),
+        )
+        .with_state(state)
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// One span per request: method and route. The route template, not the
+/// raw path, because some paths carry cookie values
+/// (`/api/cookies/set/{name}/{value}`) and values are never logged.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || request.uri().path().to_owned(),
+        |m| m.as_str().to_owned(),
+    );
+    tracing::info_span!("request", method = %request.method(), route = %route)
+}
+
+/// `Cache-Control: no-store` for pages that show login state, so a shared or
+/// back-button cache never shows one user's page to another.
+pub(crate) fn no_store() -> [(HeaderName, &'static str); 1] {
+    [(header::CACHE_CONTROL, "no-store")]
+}

@@ -1,0 +1,154 @@
+//! The tutorial's login app: login page, success page, profile page that
+//! reads the email from a cookie, error page — with a sealed login cookie.
+
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::no_store;
+use crate::cookies::login::{self, LoginClaims, LoginCookie};
+use crate::cookies::{CookieContext, PreparedCookie, RequestCookies, SetCookies, prepare};
+use crate::domain::{Email, Password};
+use crate::error::{self, PageError};
+use crate::state::AppState;
+use crate::templates::{LoginPage, Page, ProfilePage, SuccessPage};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/profile", get(profile))
+        .route("/logout", post(logout))
+}
+
+/// Flask: `@app.route('/login')` rendering `login.html`.
+async fn login_page() -> impl IntoResponse {
+    (no_store(), Page(LoginPage { email: "" }))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+/// Flask: `@app.route('/success', methods=['POST'])` — password `code`
+/// renders `success.html` and sets the cookie; anything else `error.html`.
+async fn login(
+    State(state): State<AppState>,
+    ctx: CookieContext,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let form = error::form(form)?;
+    let email = Email::parse(&form.email).map_err(|e| {
+        PageError::unprocessable("That email address doesn't work", format!("{e}."))
+            .with_link("/login", "Back to the login page")
+    })?;
+    if !state
+        .config
+        .demo_password
+        .matches(&Password::new(form.password))
+    {
+        tracing::info!("login refused: wrong password");
+        return Err(PageError::new(
+            StatusCode::UNAUTHORIZED,
+            "Login failed",
+            "The email or password is wrong. No cookie was set.",
+        )
+        .with_link("/login", "Try again"));
+    }
+    let now = OffsetDateTime::now_utc();
+    let claims =
+        LoginClaims::issue(&email, state.config.session_ttl, now).map_err(PageError::internal)?;
+    let cookie = login_cookie(&state, &ctx, &claims, now)?;
+    tracing::info!("login succeeded");
+    Ok((
+        SetCookies::one(cookie),
+        no_store(),
+        Page(SuccessPage {
+            email: email.as_str(),
+        }),
+    )
+        .into_response())
+}
+
+/// Flask: `profile()` — `request.cookies.get('email')`, here opened and
+/// checked; anything but a valid login cookie means "log in first".
+async fn profile(
+    State(state): State<AppState>,
+    ctx: CookieContext,
+    cookies: RequestCookies,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    match login::read(&state.keys, &cookies, ctx.https(), now) {
+        LoginCookie::Valid {
+            claims,
+            current_key,
+        } => {
+            let mut set = SetCookies::new();
+            if !current_key {
+                // Sealed by an older key: reseal under the current one with
+                // the same claims, so the old key can be dropped later.
+                match login_cookie(&state, &ctx, &claims, now) {
+                    Ok(cookie) => set.push(cookie),
+                    Err(err) => return err.into_response(),
+                }
+            }
+            let page = ProfilePage {
+                email: &claims.email,
+                issued: format_time(claims.iat),
+                expires: format_time(claims.exp),
+            };
+            (set, no_store(), Page(page)).into_response()
+        }
+        LoginCookie::Absent => Redirect::to("/login").into_response(),
+        refused => {
+            tracing::info!(reason = refused.label(), "login cookie refused");
+            logged_out(&ctx, now)
+        }
+    }
+}
+
+/// Flask has no logout; we clear the cookie and go back to the login page.
+async fn logout(ctx: CookieContext) -> Response {
+    logged_out(&ctx, OffsetDateTime::now_utc())
+}
+
+/// A 303 to `/login` that also removes the login cookie from the browser.
+fn logged_out(ctx: &CookieContext, now: OffsetDateTime) -> Response {
+    match prepare(&login::removal_spec(ctx.https()), ctx, now) {
+        Ok(removal) => {
+            (SetCookies::one(removal), no_store(), Redirect::to("/login")).into_response()
+        }
+        Err(refused) => PageError::internal(format!("login removal cookie refused: {refused:?}"))
+            .into_response(),
+    }
+}
+
+fn login_cookie(
+    state: &AppState,
+    ctx: &CookieContext,
+    claims: &LoginClaims,
+    now: OffsetDateTime,
+) -> Result<PreparedCookie, PageError> {
+    let value = login::seal(&state.keys, login::cookie_name(ctx.https()), claims)
+        .map_err(PageError::internal)?;
+    prepare(
+        &login::cookie_spec(value, claims, ctx.https(), now),
+        ctx,
+        now,
+    )
+    .map_err(|refused| PageError::internal(format!("login cookie refused: {refused:?}")))
+}
+
+fn format_time(at: OffsetDateTime) -> String {
+    at.format(format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+    ))
+    .unwrap_or_else(|_| at.to_string())
+}

@@ -1,0 +1,94 @@
+//! The max_age/path demo and deleting cookies.
+
+use axum::Router;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::cookies::{CookieContext, CookieSpec, RequestCookies, SetCookies, prepare};
+use crate::domain::{CookieName, MaxAge};
+use crate::error::{PageError, query_rejection};
+use crate::state::AppState;
+use crate::templates::{CookieRow, CookiesPage, DeletedPage, Page};
+
+const DEMO_COOKIE: &str = "code";
+const DEMO_VALUE: &str = "underscored";
+/// The tutorial scopes its cookie to the page's own path.
+const DEMO_PATH: &str = "/cookies";
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cookies", get(cookies))
+        .route("/cookies/delete", get(delete))
+}
+
+#[derive(Deserialize)]
+struct CookiesQuery {
+    max_age: Option<String>,
+}
+
+/// Flask: `cookie()` — logs what it received and sets
+/// `code=underscored; Max-Age=30; Path=/cookies`.
+async fn cookies(
+    ctx: CookieContext,
+    received: RequestCookies,
+    query: Result<Query<CookiesQuery>, QueryRejection>,
+) -> Result<impl IntoResponse, PageError> {
+    let Query(query) = query.map_err(query_rejection)?;
+    let max_age = match query.max_age.as_deref() {
+        None | Some("") => MaxAge::DEMO_DEFAULT,
+        Some(raw) => MaxAge::parse(raw).map_err(|e| PageError::bad_request(e.to_string()))?,
+    };
+    // The tutorial's "terminal output": which cookies came back, by name and
+    // size only. Values never reach the log.
+    tracing::info!(count = received.len(), cookies = %received.summary(), "cookies received");
+
+    let spec = CookieSpec::new(DEMO_COOKIE, DEMO_VALUE)
+        .path(DEMO_PATH)
+        .max_age(max_age.duration());
+    let cookie =
+        prepare(&spec, &ctx, OffsetDateTime::now_utc()).map_err(|r| PageError::refused(&r))?;
+    let page = CookiesPage {
+        received: received
+            .iter()
+            .map(|c| CookieRow {
+                name: &c.name,
+                value: c.shown_value(),
+                bytes: c.size(),
+            })
+            .collect(),
+        header_bytes: received.header_bytes(),
+        set_cookie: cookie.header(),
+        max_age: max_age.seconds(),
+    };
+    let html = Page(page).into_response();
+    Ok((SetCookies::one(cookie), html))
+}
+
+#[derive(Deserialize)]
+struct DeleteQuery {
+    name: Option<String>,
+}
+
+/// Flask: `del_cookie()` — `set_cookie('code', max_age=0, path='/cookies')`.
+/// Sent whether or not the browser has the cookie, like Flask.
+async fn delete(
+    ctx: CookieContext,
+    query: Result<Query<DeleteQuery>, QueryRejection>,
+) -> Result<impl IntoResponse, PageError> {
+    let Query(query) = query.map_err(query_rejection)?;
+    let name = CookieName::parse(query.name.as_deref().unwrap_or(DEMO_COOKIE))
+        .map_err(|e| PageError::bad_request(e.to_string()))?;
+    let spec = CookieSpec::removal(name.as_str(), Some(DEMO_PATH.to_owned()), None);
+    let cookie =
+        prepare(&spec, &ctx, OffsetDateTime::now_utc()).map_err(|r| PageError::refused(&r))?;
+    let page = DeletedPage {
+        name: name.as_str(),
+        set_cookie: cookie.header(),
+    };
+    let html = Page(page).into_response();
+    Ok((SetCookies::one(cookie), html))
+}

@@ -1,0 +1,101 @@
+//! Binding and serving: what `main` runs and what the tests start on port 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::keys;
+use crate::routes;
+use crate::state::AppState;
+
+/// A bound, ready-to-serve cookie-lab.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Loads (or creates) the key ring and binds the listener. Every start-up
+    /// problem is an error that says what to fix, never a panic.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (ring, source) = keys::load_or_create(&config.data_dir, config.env_keys.as_deref())
+            .context("could not load the login-cookie key ring")?;
+        tracing::info!(key_ring = %source, current_key = %ring.current().id(), keys = ring.keys().len(), "key ring loaded");
+        let listener = TcpListener::bind(&config.addr)
+            .await
+            .with_context(|| format!("could not listen on {}", config.addr))?;
+        let local_addr = listener
+            .local_addr()
+            .context("could not read the bound address")?;
+        let state = AppState::new(config, ring);
+        let router = routes::app(state.clone());
+        Ok(Self {
+            listener,
+            local_addr,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until_stopped<F>(self, shutdown: F) -> std::io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tracing::info!("cookie-lab listening on http://{}", self.local_addr);
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,105 @@
+//! One typed template per page (askama: compiled in, auto-escaped).
+//! The names follow the tutorial's templates.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// Renders a template as an HTML response.
+pub struct Page<T>(pub T);
+
+impl<T: Template> IntoResponse for Page<T> {
+    fn into_response(self) -> Response {
+        match self.0.render() {
+            Ok(html) => Html(html).into_response(),
+            Err(err) => {
+                tracing::error!(error = %err, "template failed to render");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+            }
+        }
+    }
+}
+
+/// `/`: the tutorial's form.
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct IndexPage;
+
+/// After `POST /code/set/cookie`.
+#[derive(Template)]
+#[template(path = "readcookie.html")]
+pub struct ReadCookiePage<'a> {
+    pub user_id: &'a str,
+    pub set_cookie: &'a str,
+}
+
+/// `/getcookie`.
+#[derive(Template)]
+#[template(path = "getcookie.html")]
+pub struct GetCookiePage<'a> {
+    pub user_id: Option<&'a str>,
+}
+
+/// A received cookie as a table row.
+pub struct CookieRow<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+    pub bytes: usize,
+}
+
+/// `/cookies`: the max_age/path demo.
+#[derive(Template)]
+#[template(path = "cookies.html")]
+pub struct CookiesPage<'a> {
+    pub received: Vec<CookieRow<'a>>,
+    pub header_bytes: usize,
+    pub set_cookie: &'a str,
+    pub max_age: u32,
+}
+
+/// `/cookies/delete`.
+#[derive(Template)]
+#[template(path = "deleted.html")]
+pub struct DeletedPage<'a> {
+    pub name: &'a str,
+    pub set_cookie: &'a str,
+}
+
+/// `GET /login`.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub email: &'a str,
+}
+
+/// After a good `POST /login`.
+#[derive(Template)]
+#[template(path = "success.html")]
+pub struct SuccessPage<'a> {
+    pub email: &'a str,
+}
+
+/// `/profile`.
+#[derive(Template)]
+#[template(path = "profile.html")]
+pub struct ProfilePage<'a> {
+    pub email: &'a str,
+    pub issued: String,
+    pub expires: String,
+}
+
+/// `/client`: cookies set from JavaScript.
+#[derive(Template)]
+#[template(path = "client.html")]
+pub struct ClientPage;
+
+/// Every error, the tutorial's failed login included.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub details: &'a [String],
+    pub link_href: &'a str,
+    pub link_label: &'a str,
+}
