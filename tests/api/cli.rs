@@ -1,0 +1,206 @@
+//! The binary itself: help, start-up errors, the request log.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cookie-lab");
+
+#[test]
+fn help_explains_every_flag_and_its_environment_variable() {
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for (flag, env) in [
+        ("--addr", "COOKIE_LAB_ADDR"),
+        ("--data-dir", "COOKIE_LAB_DATA_DIR"),
+        ("--demo-password", "COOKIE_LAB_DEMO_PASSWORD"),
+        ("--keys", "COOKIE_LAB_KEYS"),
+        ("--session-ttl", "COOKIE_LAB_SESSION_TTL"),
+        ("--log-format", "COOKIE_LAB_LOG_FORMAT"),
+    ] {
+        assert!(
+            help.contains(flag) && help.contains(env),
+            "{flag} / {env} missing from:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn a_short_key_is_a_clear_start_up_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["--addr", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("COOKIE_LAB_KEYS", "c2hvcnQ=")
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("key 1 of COOKIE_LAB_KEYS"), "{stderr}");
+    assert!(stderr.contains("only 5 bytes"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_key_file_is_a_clear_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keys.json"), "{not json").unwrap();
+
+    let output = Command::new(BIN)
+        .args(["--addr", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("COOKIE_LAB_KEYS")
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("is not a valid key ring"), "{stderr}");
+}
+
+#[test]
+fn an_address_in_use_is_a_clear_start_up_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = Command::new(BIN)
+        .args(["--addr", &addr])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("COOKIE_LAB_KEYS")
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains(&format!("could not listen on {addr}"))
+    );
+}
+
+#[test]
+fn the_first_start_creates_a_private_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let mut server = Server::start(&data);
+    server.stop();
+
+    let metadata = std::fs::metadata(data.join("keys.json")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn the_request_log_names_cookies_but_never_their_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let response = http_get(
+        &server.addr,
+        "/cookies",
+        "secret_name=super-secret-value; other=also-secret",
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    server.stop();
+
+    let log = server.log.join("\n");
+    assert!(log.contains("cookies received"), "{log}");
+    assert!(
+        log.contains("secret_name (29 B)") && log.contains("other (16 B)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("method=GET") && log.contains("route=/cookies"),
+        "{log}"
+    );
+    assert!(
+        log.contains("status=200") && log.contains("latency="),
+        "{log}"
+    );
+    assert!(
+        !log.contains("super-secret-value") && !log.contains("also-secret"),
+        "{log}"
+    );
+}
+
+/// The real binary on a free port, its log collected.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+    log: Vec<String>,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(data_dir: &std::path::Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["--addr", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env_remove("COOKIE_LAB_KEYS")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut log = Vec::new();
+        let addr = loop {
+            let line = lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("server logs that it is listening");
+            log.push(line.clone());
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.trim().to_owned();
+            }
+        };
+        Self {
+            child,
+            addr,
+            log,
+            lines,
+        }
+    }
+
+    /// SIGTERM, then collect the rest of the log.
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.log.push(line);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn http_get(addr: &str, path: &str, cookie: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}

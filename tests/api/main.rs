@@ -1,0 +1,13 @@
+//! HTTP tests: the real server on port 0, driven like a user would.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failed test"
+)]
+
+mod basics;
+mod cli;
+mod helpers;
+mod login;
+mod pages;
+mod scoped;
