@@ -12,14 +12,17 @@
 mod context;
 mod encoding;
 mod incoming;
+pub mod inspect;
 pub mod login;
 mod outgoing;
+pub(crate) mod parse;
 pub mod rules;
 mod spec;
 
 pub use context::{CookieContext, ServedOverHttps};
-pub use encoding::{decode_value, encode_value};
+pub use encoding::{decode_value, encode_value, is_plain_cookie_value};
 pub use incoming::{HIDDEN_VALUE, ReceivedCookie, RequestCookies};
 pub use outgoing::{PreparedCookie, Refused, SetCookies, prepare};
-pub use rules::{Finding, Rule, Severity};
+pub use parse::{SetCookieParseError, parse_set_cookie};
+pub use rules::{Finding, Rule, Severity, check_request};
 pub use spec::{CookieSpec, SameSite, SameSiteParseError};

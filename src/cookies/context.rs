@@ -28,6 +28,19 @@ impl CookieContext {
         }
     }
 
+    /// A context whose host is not known (the CLI without `--host`): Domain
+    /// is then only checked against the public suffix list.
+    pub fn unknown_host(https: bool) -> Self {
+        Self {
+            host: String::new(),
+            https,
+        }
+    }
+
+    pub fn host_is_unknown(&self) -> bool {
+        self.host.is_empty()
+    }
+
     pub fn host(&self) -> &str {
         &self.host
     }

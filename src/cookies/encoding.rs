@@ -2,10 +2,14 @@
 //!
 //! Written here rather than using `cookie`'s `encoded()` because that one
 //! encodes by the URL userinfo set: it also escapes `:`, `/`, `=`, `@` and
-//! more, which are legal cookie-octets. That would turn httpbin's `"bar:baz"`
-//! into `%22bar%3Abaz%22`, and python-requests' own tests expect it verbatim.
-//! We escape exactly what RFC 6265 forbids in a value, plus `%` itself so that
-//! decoding is the inverse of encoding for every string.
+//! more, which are legal cookie-octets. We escape exactly what RFC 6265
+//! forbids in a value, plus `%` itself so that decoding is the inverse of
+//! encoding for every string.
+//!
+//! RFC 6265 also allows a value in double quotes. Like Werkzeug (and so
+//! httpbin), Go and Python's `http.cookies`, we treat those quotes as syntax:
+//! `a="x"` reads as `x`. Our own encoding escapes `"`, so it never produces
+//! that form and the round trip stays exact.
 
 use std::borrow::Cow;
 
@@ -21,32 +25,32 @@ const NOT_COOKIE_OCTET: &AsciiSet = &CONTROLS
     .add(b'\\')
     .add(b'%');
 
-/// Encodes `value` for a `Set-Cookie` header.
-///
-/// A value already in RFC 6265's quoted form (`"` cookie-octets `"`) is sent
-/// as is: the grammar allows it, and that is how httpbin sends `"bar:baz"`.
+/// Encodes text for a `Set-Cookie` header.
 pub fn encode_value(value: &str) -> Cow<'_, str> {
-    if is_quoted_cookie_value(value) {
-        return Cow::Borrowed(value);
-    }
     utf8_percent_encode(value, NOT_COOKIE_OCTET).into()
 }
 
-/// Decodes a value read from a `Cookie` header.
+/// Decodes a value read from a `Cookie` header: drops the quotes of RFC
+/// 6265's quoted form, then percent-decodes.
 ///
 /// `None` when the escapes don't decode to UTF-8: the caller shows the raw
 /// text rather than guessing.
 pub fn decode_value(raw: &str) -> Option<Cow<'_, str>> {
-    percent_decode_str(raw).decode_utf8().ok()
-}
-
-fn is_quoted_cookie_value(value: &str) -> bool {
-    let Some(inner) = value
+    let unquoted = raw
         .strip_prefix('"')
         .and_then(|rest| rest.strip_suffix('"'))
-    else {
-        return false;
-    };
+        .unwrap_or(raw);
+    percent_decode_str(unquoted).decode_utf8().ok()
+}
+
+/// True when `value` is already a legal RFC 6265 `cookie-value` (cookie-octets,
+/// optionally in double quotes) with no `%` that decoding would read as an
+/// escape: it can then go on the wire as is, as httpbin sends it.
+pub fn is_plain_cookie_value(value: &str) -> bool {
+    let inner = value
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or(value);
     inner.bytes().all(|b| is_cookie_octet(b) && b != b'%')
 }
 
@@ -72,17 +76,7 @@ mod tests {
         assert_eq!(encode_value("a,b\\c"), "a%2Cb%5Cc");
         assert_eq!(encode_value("100%"), "100%25");
         assert_eq!(encode_value("line\r\nbreak"), "line%0D%0Abreak");
-        assert_eq!(encode_value("say \"hi\""), "say%20%22hi%22");
-    }
-
-    #[test]
-    fn quoted_values_are_kept_like_httpbin() {
-        assert_eq!(encode_value("\"bar:baz\""), "\"bar:baz\"");
-        assert_eq!(encode_value("\"\""), "\"\"");
-        // Not all cookie-octets inside the quotes: encoded as usual.
-        assert_eq!(encode_value("\"a b\""), "%22a%20b%22");
-        assert_eq!(encode_value("\"50%\""), "%2250%25%22");
-        assert_eq!(encode_value("\""), "%22");
+        assert_eq!(encode_value("\"bar:baz\""), "%22bar:baz%22");
     }
 
     #[test]
@@ -100,6 +94,7 @@ mod tests {
             "a;b c",
             "café",
             "\"bar:baz\"",
+            "\"",
             "100%",
             "%41",
             "日本語 🍪",
@@ -114,9 +109,30 @@ mod tests {
     }
 
     #[test]
+    fn the_quoted_form_reads_without_its_quotes() {
+        assert_eq!(decode_value("\"bar:baz\"").unwrap(), "bar:baz");
+        assert_eq!(decode_value("\"\"").unwrap(), "");
+        assert_eq!(
+            decode_value("\"a").unwrap(),
+            "\"a",
+            "one quote is not the quoted form"
+        );
+    }
+
+    #[test]
     fn undecodable_escapes_are_reported() {
         assert_eq!(decode_value("%AFxyz"), None);
         // A lone % is not an escape: kept as text.
         assert_eq!(decode_value("50%").unwrap(), "50%");
+    }
+
+    #[test]
+    fn plain_cookie_values_are_recognised() {
+        for value in ["v", "\"bar:baz\"", "\"\"", "a=b/c"] {
+            assert!(is_plain_cookie_value(value), "{value:?}");
+        }
+        for value in ["a b", "café", "50%", "a;b", "\"a b\"", "\"x"] {
+            assert!(!is_plain_cookie_value(value), "{value:?}");
+        }
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::context::CookieContext;
+use super::incoming::RequestCookies;
 use super::spec::{CookieSpec, SameSite};
 use crate::domain::{CookieName, CookieNameError};
 
@@ -20,8 +21,15 @@ pub const MAX_NAME_VALUE_BYTES: usize = 4096;
 pub const MAX_ATTRIBUTE_BYTES: usize = 1024;
 /// RFC 6265bis: browsers cap Max-Age/Expires at 400 days.
 pub const MAX_LIFETIME: Duration = Duration::days(400);
+/// RFC 6265 asks browsers to keep at least 50 cookies per domain.
+pub const WARN_COOKIE_COUNT: usize = 50;
+/// nginx's default `large_client_header_buffers` line size: a longer Cookie
+/// header gets a 400 from a default nginx in front of the app.
+pub const WARN_HEADER_BYTES: usize = 8 * 1024;
+/// Chromium keeps at most this many cookies per site (eTLD+1).
+pub const BROWSER_MAX_COOKIES_PER_SITE: usize = 180;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The browser changes the cookie, or it works but is risky.
@@ -31,22 +39,28 @@ pub enum Severity {
 }
 
 /// One rule a browser enforces. The serialised form is the rule id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     NameNotToken,
     TooLarge,
     AttributeTooLong,
     AttributeInvalidCharacter,
+    ValueNotCookieOctets,
     LifetimeCapped,
+    #[serde(rename = "samesite-none-insecure")]
     SameSiteNoneInsecure,
     PartitionedInsecure,
     SecurePrefix,
     HostPrefix,
     HttpPrefix,
     DomainMismatch,
+    DomainPublicSuffix,
     SecureOnHttp,
+    #[serde(rename = "session-without-httponly")]
     SessionWithoutHttpOnly,
+    TooManyCookies,
+    CookieHeaderTooLarge,
 }
 
 impl Rule {
@@ -56,6 +70,7 @@ impl Rule {
             Self::TooLarge => "too-large",
             Self::AttributeTooLong => "attribute-too-long",
             Self::AttributeInvalidCharacter => "attribute-invalid-character",
+            Self::ValueNotCookieOctets => "value-not-cookie-octets",
             Self::LifetimeCapped => "lifetime-capped",
             Self::SameSiteNoneInsecure => "samesite-none-insecure",
             Self::PartitionedInsecure => "partitioned-insecure",
@@ -63,17 +78,56 @@ impl Rule {
             Self::HostPrefix => "host-prefix",
             Self::HttpPrefix => "http-prefix",
             Self::DomainMismatch => "domain-mismatch",
+            Self::DomainPublicSuffix => "domain-public-suffix",
             Self::SecureOnHttp => "secure-on-http",
             Self::SessionWithoutHttpOnly => "session-without-httponly",
+            Self::TooManyCookies => "too-many-cookies",
+            Self::CookieHeaderTooLarge => "cookie-header-too-large",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
-            Self::LifetimeCapped | Self::SessionWithoutHttpOnly => Severity::Warning,
-            _ => Severity::Error,
+            Self::ValueNotCookieOctets
+            | Self::LifetimeCapped
+            | Self::SessionWithoutHttpOnly
+            | Self::TooManyCookies
+            | Self::CookieHeaderTooLarge => Severity::Warning,
+            Self::NameNotToken
+            | Self::TooLarge
+            | Self::AttributeTooLong
+            | Self::AttributeInvalidCharacter
+            | Self::SameSiteNoneInsecure
+            | Self::PartitionedInsecure
+            | Self::SecurePrefix
+            | Self::HostPrefix
+            | Self::HttpPrefix
+            | Self::DomainMismatch
+            | Self::DomainPublicSuffix
+            | Self::SecureOnHttp => Severity::Error,
         }
     }
+
+    /// Every rule, for documentation and exhaustive tests.
+    pub const ALL: [Rule; 17] = [
+        Self::NameNotToken,
+        Self::TooLarge,
+        Self::AttributeTooLong,
+        Self::AttributeInvalidCharacter,
+        Self::ValueNotCookieOctets,
+        Self::LifetimeCapped,
+        Self::SameSiteNoneInsecure,
+        Self::PartitionedInsecure,
+        Self::SecurePrefix,
+        Self::HostPrefix,
+        Self::HttpPrefix,
+        Self::DomainMismatch,
+        Self::DomainPublicSuffix,
+        Self::SecureOnHttp,
+        Self::SessionWithoutHttpOnly,
+        Self::TooManyCookies,
+        Self::CookieHeaderTooLarge,
+    ];
 }
 
 impl fmt::Display for Rule {
@@ -83,8 +137,9 @@ impl fmt::Display for Rule {
 }
 
 /// What one rule found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Finding {
+    /// The rule id, e.g. `samesite-none-insecure`.
     pub rule: Rule,
     pub severity: Severity,
     /// What the browser will do, in a sentence.
@@ -111,9 +166,10 @@ impl Finding {
 /// Every finding for `spec` set in `ctx` at `now`, errors first.
 pub fn check(spec: &CookieSpec, ctx: &CookieContext, now: OffsetDateTime) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let removal = spec.is_removal();
+    let removal = spec.is_removal_at(now);
     check_name(spec, &mut findings);
     check_size(spec, &mut findings);
+    check_value_octets(spec, &mut findings);
     check_attributes(spec, &mut findings);
     if !removal {
         check_lifetime(spec, now, &mut findings);
@@ -154,6 +210,28 @@ fn check_size(spec: &CookieSpec, out: &mut Vec<Finding>) {
             ),
         ));
     }
+}
+
+/// Only wire values can hold these: text values are percent-encoded.
+fn check_value_octets(spec: &CookieSpec, out: &mut Vec<Finding>) {
+    let value = spec.encoded_value();
+    let inner = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(&value);
+    let Some(bad) = inner.chars().find(|c| {
+        !c.is_ascii() || matches!(c, ' ' | '"' | ',' | ';' | '\\') || c.is_ascii_control()
+    }) else {
+        return;
+    };
+    out.push(Finding::new(
+        Rule::ValueNotCookieOctets,
+        format!(
+            "The value contains {bad:?}, which RFC 6265 does not allow in a cookie value: browsers keep it, \
+             but servers, proxies and libraries may cut the value short or read it differently."
+        ),
+        "Percent-encode the value (cookie-lab does this for every value it sets).",
+    ));
 }
 
 fn check_attributes(spec: &CookieSpec, out: &mut Vec<Finding>) {
@@ -297,8 +375,25 @@ fn check_domain(spec: &CookieSpec, ctx: &CookieContext, out: &mut Vec<Finding>) 
     let Some(raw) = spec.domain.as_deref() else {
         return;
     };
-    let domain = raw.trim_start_matches('.').to_ascii_lowercase();
+    let domain = raw
+        .trim_start_matches('.')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let host = ctx.host();
+    if is_public_suffix(&domain) && domain != host {
+        out.push(Finding::new(
+            Rule::DomainPublicSuffix,
+            format!(
+                "The browser rejects this cookie: Domain={raw} is a public suffix (like com or github.io), \
+                 and a cookie for a public suffix would be sent to every site under it."
+            ),
+            "Remove Domain, or use your own registrable domain (e.g. example.com).",
+        ));
+        return;
+    }
+    if ctx.host_is_unknown() {
+        return;
+    }
     let matches = if ctx.host_is_ip() {
         domain == host
     } else {
@@ -314,6 +409,42 @@ fn check_domain(spec: &CookieSpec, ctx: &CookieContext, out: &mut Vec<Finding>) 
             format!("Remove Domain, or use {host} or one of its parent domains."),
         ));
     }
+}
+
+/// True for names on the Public Suffix List (com, co.uk, github.io…). Names
+/// only covered by the list's implicit `*` rule (e.g. `localhost`) don't count.
+fn is_public_suffix(domain: &str) -> bool {
+    psl::suffix(domain.as_bytes())
+        .is_some_and(|suffix| suffix.is_known() && suffix.as_bytes() == domain.as_bytes())
+}
+
+/// What the browser's request says about its cookie jar: too many cookies,
+/// or a `Cookie` header too big for a default proxy in front of the app.
+pub fn check_request(cookies: &RequestCookies) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let count = cookies.len();
+    if count > WARN_COOKIE_COUNT {
+        findings.push(Finding::new(
+            Rule::TooManyCookies,
+            format!(
+                "This request carried {count} cookies. RFC 6265 only promises {WARN_COOKIE_COUNT} per domain; \
+                 Chromium keeps at most {BROWSER_MAX_COOKIES_PER_SITE} per site and silently evicts the oldest."
+            ),
+            "Merge cookies, or keep state on the server and send one id.",
+        ));
+    }
+    let bytes = cookies.header_bytes();
+    if bytes > WARN_HEADER_BYTES {
+        findings.push(Finding::new(
+            Rule::CookieHeaderTooLarge,
+            format!(
+                "The Cookie header is {bytes} bytes. A default nginx refuses request header lines over \
+                 {WARN_HEADER_BYTES} bytes with a 400, and every request pays for it."
+            ),
+            "Delete cookies you no longer need, or raise the proxy's header buffer (nginx: large_client_header_buffers).",
+        ));
+    }
+    findings
 }
 
 #[cfg(test)]
@@ -507,6 +638,101 @@ mod tests {
             rules(&with("0.0.1"), "127.0.0.1", false),
             [Rule::DomainMismatch]
         );
+    }
+
+    #[test]
+    fn a_public_suffix_is_never_a_cookie_domain() {
+        let with = |d: &str| CookieSpec {
+            domain: Some(d.into()),
+            ..plain("a", "1")
+        };
+        assert_eq!(
+            rules(&with("com"), "example.com", false),
+            [Rule::DomainPublicSuffix]
+        );
+        assert_eq!(
+            rules(&with("github.io"), "me.github.io", false),
+            [Rule::DomainPublicSuffix]
+        );
+        assert_eq!(
+            rules(&with(".co.uk"), "shop.co.uk", false),
+            [Rule::DomainPublicSuffix]
+        );
+        // A near miss: the registrable domain under the suffix is fine.
+        assert_eq!(rules(&with("me.github.io"), "me.github.io", false), []);
+        assert_eq!(rules(&with("localhost"), "localhost", false), []);
+        // The host may be a public suffix itself and set a host cookie.
+        assert_eq!(rules(&with("github.io"), "github.io", false), []);
+    }
+
+    #[test]
+    fn without_a_known_host_domain_is_only_checked_against_the_suffix_list() {
+        let ctx = CookieContext::unknown_host(true);
+        let with = |d: &str| CookieSpec {
+            domain: Some(d.into()),
+            ..plain("a", "1")
+        };
+        assert!(check(&with("example.com"), &ctx, NOW).is_empty());
+        assert_eq!(
+            check(&with("com"), &ctx, NOW)[0].rule,
+            Rule::DomainPublicSuffix
+        );
+    }
+
+    #[test]
+    fn wire_values_outside_cookie_octets_get_a_warning() {
+        let wire = |v: &str| CookieSpec {
+            wire_value: true,
+            ..plain("a", v)
+        };
+        assert_eq!(
+            rules(&wire("a b"), "localhost", false),
+            [Rule::ValueNotCookieOctets]
+        );
+        assert_eq!(
+            rules(&wire("café"), "localhost", false),
+            [Rule::ValueNotCookieOctets]
+        );
+        assert_eq!(rules(&wire("\"bar:baz\""), "localhost", false), []);
+        assert_eq!(rules(&wire("caf%C3%A9"), "localhost", false), []);
+        // Text values are encoded, so never trip it.
+        assert_eq!(rules(&plain("a", "a b,c"), "localhost", false), []);
+    }
+
+    #[test]
+    fn a_big_cookie_jar_gets_request_warnings() {
+        use axum::http::{HeaderMap, HeaderValue, header::COOKIE};
+        let jar = |n: usize, size: usize| {
+            let header = (0..n)
+                .map(|i| format!("c{i}={}", "v".repeat(size)))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut headers = HeaderMap::new();
+            headers.insert(COOKIE, HeaderValue::from_str(&header).unwrap());
+            check_request(&RequestCookies::from_headers(&headers))
+                .into_iter()
+                .map(|f| f.rule)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(jar(50, 10), []);
+        assert_eq!(jar(51, 10), [Rule::TooManyCookies]);
+        assert_eq!(jar(20, 400), []);
+        assert_eq!(jar(20, 4000), [Rule::CookieHeaderTooLarge]);
+        assert_eq!(
+            jar(60, 200),
+            [Rule::TooManyCookies, Rule::CookieHeaderTooLarge]
+        );
+    }
+
+    #[test]
+    fn every_rule_has_a_distinct_id_matching_its_serde_name() {
+        let mut ids: Vec<_> = Rule::ALL.iter().map(|r| r.id()).collect();
+        for rule in Rule::ALL {
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.id());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), Rule::ALL.len());
     }
 
     #[test]

@@ -17,6 +17,9 @@ use super::encoding::encode_value;
 pub struct CookieSpec {
     pub name: String,
     pub value: String,
+    /// True when `value` is already in wire form (read from a `Set-Cookie`
+    /// line): it is then sent and measured as is, not percent-encoded.
+    pub wire_value: bool,
     pub max_age: Option<Duration>,
     pub expires: Option<OffsetDateTime>,
     /// `None` sends no Path attribute (the browser then uses the request's
@@ -29,8 +32,8 @@ pub struct CookieSpec {
     pub partitioned: bool,
 }
 
-/// The `SameSite` attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The `SameSite` attribute. Read case-insensitively, written canonically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum SameSite {
     Strict,
     Lax,
@@ -51,6 +54,13 @@ impl FromStr for SameSite {
             "none" => Ok(Self::None),
             _ => Err(SameSiteParseError(s.to_owned())),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for SameSite {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -80,6 +90,7 @@ impl CookieSpec {
         Self {
             name: name.into(),
             value: value.into(),
+            wire_value: false,
             max_age: None,
             expires: None,
             path: Some("/".to_owned()),
@@ -95,6 +106,17 @@ impl CookieSpec {
     /// replaces a cookie with the same name, path and domain, so those must
     /// match the original. Max-Age=0 for current browsers, an Expires at the
     /// epoch for old ones (and for httpbin parity).
+    /// A cookie whose value goes on the wire untouched when it already is a
+    /// legal cookie value, and percent-encoded otherwise: how httpbin (through
+    /// Werkzeug) sends `"bar:baz"`.
+    pub fn httpbin(name: impl Into<String>, value: impl Into<String>) -> Self {
+        let value = value.into();
+        Self {
+            wire_value: super::encoding::is_plain_cookie_value(&value),
+            ..Self::new(name, value)
+        }
+    }
+
     pub fn removal(name: impl Into<String>, path: Option<String>, domain: Option<String>) -> Self {
         Self {
             max_age: Some(Duration::ZERO),
@@ -130,14 +152,23 @@ impl CookieSpec {
         self
     }
 
-    /// True for a cookie that deletes rather than sets.
-    pub fn is_removal(&self) -> bool {
-        self.max_age.is_some_and(|age| age <= Duration::ZERO)
+    /// True for a cookie that deletes rather than sets: Max-Age ≤ 0, or
+    /// (when there is no Max-Age, which would take precedence) an Expires
+    /// that has passed.
+    pub fn is_removal_at(&self, now: OffsetDateTime) -> bool {
+        match self.max_age {
+            Some(age) => age <= Duration::ZERO,
+            None => self.expires.is_some_and(|at| at <= now),
+        }
     }
 
     /// The value as it goes on the wire.
     pub fn encoded_value(&self) -> std::borrow::Cow<'_, str> {
-        encode_value(&self.value)
+        if self.wire_value {
+            std::borrow::Cow::Borrowed(&self.value)
+        } else {
+            encode_value(&self.value)
+        }
     }
 
     /// The `Expires` the header will carry: an explicit one wins, otherwise
@@ -237,11 +268,30 @@ mod tests {
     #[test]
     fn removal_matches_path_and_expires_in_the_past() {
         let spec = CookieSpec::removal("code", Some("/cookies".to_owned()), None);
-        assert!(spec.is_removal());
+        assert!(spec.is_removal_at(NOW));
         assert_eq!(
             spec.to_header_value(NOW),
             "code=; Path=/cookies; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
         );
+    }
+
+    #[test]
+    fn a_past_expires_is_a_removal_unless_max_age_says_otherwise() {
+        let mut spec = CookieSpec::new("a", "1");
+        assert!(!spec.is_removal_at(NOW));
+        spec.expires = Some(datetime!(2000-01-01 0:00 UTC));
+        assert!(spec.is_removal_at(NOW));
+        spec.max_age = Some(Duration::seconds(60));
+        assert!(!spec.is_removal_at(NOW), "Max-Age wins over Expires");
+    }
+
+    #[test]
+    fn a_wire_value_is_sent_as_is() {
+        let spec = CookieSpec {
+            wire_value: true,
+            ..CookieSpec::new("a", "caf%C3%A9")
+        };
+        assert_eq!(spec.to_header_value(NOW), "a=caf%C3%A9; Path=/");
     }
 
     #[test]
