@@ -31,6 +31,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Show, rotate or generate the keys that seal login cookies.
     Keys(KeysArgs),
+    /// Say what browsers do with a Set-Cookie header: exit 0 if they store
+    /// it, 1 if they reject it, 2 if the input is not a Set-Cookie line.
+    Lint(LintArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -101,6 +104,32 @@ pub enum KeysAction {
     },
     /// Print a new random key in COOKIE_LAB_KEYS form (touches no file).
     Generate,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The header, with or without "Set-Cookie:"; read from stdin (one per
+    /// line) when absent.
+    pub set_cookie: Option<String>,
+
+    /// Host of the page that sets the cookie, for Domain and Secure checks.
+    /// Without it, Domain is only checked against the public suffix list.
+    #[arg(long)]
+    pub host: Option<String>,
+
+    /// Scheme of the page that sets the cookie.
+    #[arg(long, value_enum, default_value_t = Scheme::Https)]
+    pub scheme: Scheme,
+
+    /// Print the findings as JSON (an array, one report per line of input).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scheme {
+    Http,
+    Https,
 }
 
 #[cfg(test)]

@@ -6,11 +6,13 @@
 //! and serves the router, which is what both `main` and the tests use.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod cookies;
 pub mod domain;
 pub mod error;
 pub mod keys;
+pub mod lint;
 pub mod routes;
 pub mod startup;
 pub mod state;
