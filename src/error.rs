@@ -4,12 +4,13 @@
 
 use std::fmt;
 
-use axum::Form;
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
+use serde::Serialize;
 
-use crate::cookies::Refused;
+use crate::cookies::{Finding, Refused};
 use crate::templates::{ErrorPage, Page};
 
 /// An error page.
@@ -119,4 +120,95 @@ pub fn query_rejection(rejection: QueryRejection) -> PageError {
         "The query string could not be read: {}.",
         rejection.body_text()
     ))
+}
+
+/// Errors of `/api/*` routes: `{"error": "...", "problems": [...]}` with a
+/// fitting status. `problems` lists every finding when a cookie was refused.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ApiErrorBody,
+}
+
+/// The JSON of every API error.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiErrorBody {
+    /// What went wrong and what to do, in a sentence.
+    pub error: String,
+    /// For a refused cookie: every finding, errors first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Finding>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ApiErrorBody {
+                error: error.into(),
+                problems: Vec::new(),
+            },
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "no such API route; see /api/openapi.json",
+        )
+    }
+
+    /// A cookie a browser would reject: 422, nothing set.
+    pub fn refused(refused: Refused) -> Self {
+        let reasons: Vec<&str> = refused.errors().map(|f| f.message.as_str()).collect();
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            body: ApiErrorBody {
+                error: format!(
+                    "cookie {:?} was not set because a browser would reject it: {}",
+                    refused.spec_name,
+                    reasons.join(" ")
+                ),
+                problems: refused.findings,
+            },
+        }
+    }
+
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal server error; the server log says why",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::new(
+            rejection.status(),
+            format!(
+                "the request body could not be read: {}",
+                rejection.body_text()
+            ),
+        )
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(
+            rejection.status(),
+            format!(
+                "the query string could not be read: {}",
+                rejection.body_text()
+            ),
+        )
+    }
 }

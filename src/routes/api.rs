@@ -1,26 +1,88 @@
-//! The JSON API (httpbin-compatible where httpbin has the route).
+//! The JSON API: httpbin-compatible cookie routes (demo endpoints that change
+//! state on GET, exactly as httpbin does), plus setting and linting cookies.
+//! The OpenAPI document is generated from these handlers, so it can't drift.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::cookies::RequestCookies;
+use crate::cookies::{
+    CookieContext, CookieSpec, Finding, RequestCookies, SameSite, SetCookies, prepare,
+};
+use crate::error::{ApiError, ApiErrorBody};
+use crate::lint::{LintReport, lint_line};
 use crate::state::AppState;
 
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cookie-lab API",
+        description = "Cookies as JSON: what the browser sent, httpbin-compatible set/delete, \
+                       setting a cookie with every attribute, and linting Set-Cookie headers."
+    ),
+    tags((name = "httpbin", description = "Compatible with httpbin.org's /cookies routes. Demo endpoints: they change cookies on GET, as httpbin does.")),
+    tags((name = "cookies", description = "Set and lint cookies, with the rules browsers enforce."))
+)]
+struct ApiDoc;
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/api/cookies", get(list_cookies))
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(list_cookies, create_cookie))
+        .routes(routes!(set_cookies_from_query))
+        .routes(routes!(set_cookie_from_path))
+        .routes(routes!(delete_cookies))
+        .routes(routes!(lint))
+        .split_for_parts();
+    let document: Arc<str> = match openapi.to_json() {
+        Ok(json) => json.into(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not serialise the OpenAPI document");
+            Arc::from("{}")
+        }
+    };
+    router
+        .route(
+            "/api/openapi.json",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    document.to_string(),
+                )
+            }),
+        )
+        .route("/api/{*rest}", get(not_found).post(not_found))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
 }
 
 /// httpbin's `{"cookies": {name: value}}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CookieList {
+    /// Each cookie the request carried, decoded. With duplicate names the
+    /// first (most specific path) wins. The login cookie's value is hidden.
     cookies: BTreeMap<String, String>,
 }
 
-/// `GET /api/cookies`: what the browser sent. With duplicate names the first
-/// (most specific) wins, as in Werkzeug.
+/// The cookies the request carried.
+#[utoipa::path(
+    get,
+    path = "/api/cookies",
+    tag = "httpbin",
+    responses((status = OK, description = "The cookies the browser sent", body = CookieList))
+)]
 async fn list_cookies(received: RequestCookies) -> Json<CookieList> {
     let mut cookies = BTreeMap::new();
     for c in received.iter() {
@@ -29,4 +91,217 @@ async fn list_cookies(received: RequestCookies) -> Json<CookieList> {
             .or_insert_with(|| c.shown_value().to_owned());
     }
     Json(CookieList { cookies })
+}
+
+/// Sets each query parameter as a cookie with `Path=/`, then redirects to
+/// `/api/cookies` — like httpbin's `/cookies/set?name=value`.
+#[utoipa::path(
+    get,
+    path = "/api/cookies/set",
+    tag = "httpbin",
+    params(("params" = BTreeMap<String, String>, Query, style = Form, explode, description = "name=value pairs to set")),
+    responses(
+        (status = FOUND, description = "Every cookie set; redirects to /api/cookies", headers(("location" = String), ("set-cookie" = String))),
+        (status = UNPROCESSABLE_ENTITY, description = "A browser would reject one of them; none was set", body = ApiErrorBody),
+    )
+)]
+async fn set_cookies_from_query(
+    ctx: CookieContext,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(pairs) = query?;
+    let specs = pairs
+        .into_iter()
+        .map(|(name, value)| CookieSpec::httpbin(name, value));
+    send_all_then_list(specs, &ctx)
+}
+
+/// Sets one cookie with `Path=/`, then redirects to `/api/cookies` — like
+/// httpbin's `/cookies/set/{name}/{value}`.
+#[utoipa::path(
+    get,
+    path = "/api/cookies/set/{name}/{value}",
+    tag = "httpbin",
+    params(("name" = String, Path, description = "Cookie name"), ("value" = String, Path, description = "Cookie value")),
+    responses(
+        (status = FOUND, description = "Cookie set; redirects to /api/cookies", headers(("location" = String), ("set-cookie" = String))),
+        (status = UNPROCESSABLE_ENTITY, description = "A browser would reject it; nothing was set", body = ApiErrorBody),
+    )
+)]
+async fn set_cookie_from_path(
+    ctx: CookieContext,
+    Path((name, value)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    send_all_then_list([CookieSpec::httpbin(name, value)], &ctx)
+}
+
+/// Deletes each named cookie (`Max-Age=0`, `Expires` at the epoch, `Path=/`),
+/// then redirects to `/api/cookies` — like httpbin's `/cookies/delete?name`.
+#[utoipa::path(
+    get,
+    path = "/api/cookies/delete",
+    tag = "httpbin",
+    params(("params" = BTreeMap<String, String>, Query, style = Form, explode, description = "names to delete; values are ignored")),
+    responses(
+        (status = FOUND, description = "Deleted; redirects to /api/cookies", headers(("location" = String), ("set-cookie" = String))),
+        (status = UNPROCESSABLE_ENTITY, description = "A name is not a valid cookie name; nothing was deleted", body = ApiErrorBody),
+    )
+)]
+async fn delete_cookies(
+    ctx: CookieContext,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(pairs) = query?;
+    let specs = pairs
+        .into_iter()
+        .map(|(name, _)| CookieSpec::removal(name, Some("/".to_owned()), None));
+    send_all_then_list(specs, &ctx)
+}
+
+/// Prepares every cookie or none, then answers httpbin's 302 to the list.
+fn send_all_then_list(
+    specs: impl IntoIterator<Item = CookieSpec>,
+    ctx: &CookieContext,
+) -> Result<Response, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let mut cookies = SetCookies::new();
+    for spec in specs {
+        cookies.push(prepare(&spec, ctx, now).map_err(ApiError::refused)?);
+    }
+    Ok((
+        StatusCode::FOUND,
+        [(header::LOCATION, "/api/cookies")],
+        cookies,
+        (),
+    )
+        .into_response())
+}
+
+/// A cookie with every `set_cookie` parameter.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewCookie {
+    /// An RFC 7230 token.
+    name: String,
+    /// Any text; percent-encoded on the wire where it isn't a cookie-octet.
+    #[serde(default)]
+    value: String,
+    /// Seconds; also writes the matching `Expires`. 0 or less deletes.
+    max_age: Option<i64>,
+    /// RFC 3339 date-time.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    expires: Option<OffsetDateTime>,
+    /// Defaults to `/`; an empty string sends no Path attribute.
+    path: Option<String>,
+    domain: Option<String>,
+    #[serde(default)]
+    secure: bool,
+    #[serde(default)]
+    http_only: bool,
+    same_site: Option<SameSite>,
+    #[serde(default)]
+    partitioned: bool,
+}
+
+impl From<NewCookie> for CookieSpec {
+    fn from(new: NewCookie) -> Self {
+        CookieSpec {
+            max_age: new.max_age.map(time::Duration::seconds),
+            expires: new.expires,
+            path: match new.path {
+                None => Some("/".to_owned()),
+                Some(path) if path.is_empty() => None,
+                Some(path) => Some(path),
+            },
+            domain: new.domain.filter(|d| !d.is_empty()),
+            secure: new.secure,
+            http_only: new.http_only,
+            same_site: new.same_site,
+            partitioned: new.partitioned,
+            ..CookieSpec::new(new.name, new.value)
+        }
+    }
+}
+
+/// The cookie that was set.
+#[derive(Serialize, utoipa::ToSchema)]
+struct CookieCreated {
+    /// The exact `Set-Cookie` header sent with this response.
+    set_cookie: String,
+    /// What browsers will change about it, or why it is risky.
+    warnings: Vec<Finding>,
+}
+
+/// Sets a cookie with every attribute, unless a browser would reject it.
+#[utoipa::path(
+    post,
+    path = "/api/cookies",
+    tag = "cookies",
+    request_body = NewCookie,
+    responses(
+        (status = CREATED, description = "Set: the header sent, and any warnings", body = CookieCreated, headers(("set-cookie" = String))),
+        (status = BAD_REQUEST, description = "The body is not valid JSON", body = ApiErrorBody),
+        (status = UNSUPPORTED_MEDIA_TYPE, description = "The body is not application/json", body = ApiErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "A browser would reject the cookie (nothing was set), or a field is missing or mistyped", body = ApiErrorBody),
+    )
+)]
+async fn create_cookie(
+    ctx: CookieContext,
+    body: Result<Json<NewCookie>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(new) = body?;
+    let spec = CookieSpec::from(new);
+    let cookie = prepare(&spec, &ctx, OffsetDateTime::now_utc()).map_err(ApiError::refused)?;
+    let body = CookieCreated {
+        set_cookie: cookie.header().to_owned(),
+        warnings: cookie.warnings().to_vec(),
+    };
+    Ok((StatusCode::CREATED, SetCookies::one(cookie), Json(body)).into_response())
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum SchemeName {
+    Http,
+    Https,
+}
+
+/// A `Set-Cookie` line and where it would be set.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LintRequest {
+    /// The header, with or without `Set-Cookie:`.
+    set_cookie: String,
+    /// Host of the page that sets it; defaults to this request's host.
+    host: Option<String>,
+    /// Scheme of that page; defaults to this request's.
+    scheme: Option<SchemeName>,
+}
+
+/// Says what browsers do with a `Set-Cookie` header (the rules of
+/// `cookie-lab lint`). Sets nothing.
+#[utoipa::path(
+    post,
+    path = "/api/lint",
+    tag = "cookies",
+    request_body = LintRequest,
+    responses(
+        (status = OK, description = "The verdict and every finding", body = LintReport),
+        (status = BAD_REQUEST, description = "The body is not valid JSON", body = ApiErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "set_cookie is not a Set-Cookie line", body = ApiErrorBody),
+    )
+)]
+async fn lint(
+    ctx: CookieContext,
+    body: Result<Json<LintRequest>, JsonRejection>,
+) -> Result<Json<LintReport>, ApiError> {
+    let Json(request) = body?;
+    let https = request
+        .scheme
+        .map_or(ctx.https(), |s| matches!(s, SchemeName::Https));
+    let ctx = CookieContext::new(request.host.as_deref().unwrap_or(ctx.host()), https);
+    lint_line(&request.set_cookie, &ctx, OffsetDateTime::now_utc())
+        .map(Json)
+        .map_err(|err| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string()))
 }
