@@ -5,6 +5,7 @@ mod assets;
 mod basics;
 mod client;
 mod health;
+mod inspector;
 mod login;
 mod scoped;
 
@@ -40,6 +41,7 @@ pub fn app(state: AppState) -> Router {
         .merge(scoped::router())
         .merge(login::router())
         .merge(client::router())
+        .merge(inspector::router())
         .merge(api::router())
         .merge(assets::router())
         .merge(health::router())

@@ -2,6 +2,8 @@
 //! The names follow the tutorial's templates.
 
 use askama::Template;
+
+use crate::cookies::Finding;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -92,6 +94,83 @@ pub struct ProfilePage<'a> {
 #[derive(Template)]
 #[template(path = "client.html")]
 pub struct ClientPage;
+
+/// One row of the inspector's table.
+pub struct InspectRow {
+    pub name: String,
+    pub value: String,
+    pub bytes: usize,
+    /// What the cookie is, in words.
+    pub kind: String,
+    /// `ok`, `warn`, `bad` or `neutral`: the badge colour.
+    pub tone: &'static str,
+    /// The login cookie: offer "log out" rather than "delete".
+    pub login: bool,
+    /// False for names no Set-Cookie could address (not a token).
+    pub deletable: bool,
+}
+
+/// The workbench's fields, to fill the form in again.
+#[derive(Debug, Clone)]
+pub struct Workbench {
+    pub name: String,
+    pub value: String,
+    pub max_age: String,
+    pub expires: String,
+    pub path: String,
+    pub domain: String,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: String,
+    pub partitioned: bool,
+}
+
+impl Default for Workbench {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            value: String::new(),
+            max_age: String::new(),
+            expires: String::new(),
+            path: "/".to_owned(),
+            domain: String::new(),
+            secure: false,
+            http_only: false,
+            same_site: "Lax".to_owned(),
+            partitioned: false,
+        }
+    }
+}
+
+/// What the workbench did with the last submission.
+pub enum WorkbenchOutcome {
+    Sent {
+        header: String,
+        warnings: Vec<Finding>,
+    },
+    Refused {
+        header: String,
+        errors: Vec<Finding>,
+        warnings: Vec<Finding>,
+    },
+    Invalid {
+        problems: Vec<String>,
+    },
+}
+
+/// `/inspect`.
+#[derive(Template)]
+#[template(path = "inspect.html")]
+pub struct InspectPage {
+    pub rows: Vec<InspectRow>,
+    pub count: usize,
+    pub header_bytes: usize,
+    pub warn_count: usize,
+    pub warn_bytes: usize,
+    pub budget: Vec<Finding>,
+    pub workbench: Workbench,
+    pub outcome: Option<WorkbenchOutcome>,
+}
 
 /// Every error, the tutorial's failed login included.
 #[derive(Template)]

@@ -1,0 +1,356 @@
+//! The inspector: every cookie the request carried and what it is, a
+//! workbench that sets a cookie with any attributes (or says why a browser
+//! would drop it), and a delete button per cookie. It replaces the browser's
+//! dev tools that the tutorial sends readers to.
+
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+
+use super::no_store;
+use crate::cookies::inspect::{CookieKind, InspectedCookie, inspect};
+use crate::cookies::login::LoginCookie;
+use crate::cookies::rules::{WARN_COOKIE_COUNT, WARN_HEADER_BYTES};
+use crate::cookies::{
+    CookieContext, CookieSpec, Finding, RequestCookies, SameSite, SetCookies, check_request,
+    prepare,
+};
+use crate::domain::CookieName;
+use crate::error::{self, PageError};
+use crate::state::AppState;
+use crate::templates::{InspectPage, InspectRow, Page, Workbench, WorkbenchOutcome};
+
+/// The paths a cookie visible at `/inspect` can have (without a Domain):
+/// a delete button removes the cookie at each.
+const VISIBLE_PATHS: [&str; 2] = ["/", "/inspect"];
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/inspect", get(show).post(workbench))
+        .route("/inspect/delete", post(delete))
+}
+
+/// `GET /inspect`.
+async fn show(State(state): State<AppState>, received: RequestCookies) -> Response {
+    page(&state, &received, Workbench::default(), None)
+}
+
+/// The workbench's fields, as the browser posts them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WorkbenchForm {
+    name: String,
+    value: String,
+    max_age: String,
+    expires: String,
+    path: String,
+    domain: String,
+    secure: Option<String>,
+    http_only: Option<String>,
+    same_site: String,
+    partitioned: Option<String>,
+}
+
+/// `POST /inspect`: set the workbench's cookie, or refuse it with reasons.
+async fn workbench(
+    State(state): State<AppState>,
+    ctx: CookieContext,
+    received: RequestCookies,
+    form: Result<Form<WorkbenchForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let form = error::form(form)?;
+    let now = OffsetDateTime::now_utc();
+    let echo = Workbench {
+        name: form.name.clone(),
+        value: form.value.clone(),
+        max_age: form.max_age.clone(),
+        expires: form.expires.clone(),
+        path: form.path.clone(),
+        domain: form.domain.clone(),
+        secure: form.secure.is_some(),
+        http_only: form.http_only.is_some(),
+        same_site: form.same_site.clone(),
+        partitioned: form.partitioned.is_some(),
+    };
+    let spec = match spec_from_form(form) {
+        Ok(spec) => spec,
+        Err(problems) => {
+            let outcome = WorkbenchOutcome::Invalid { problems };
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(&state, &received, echo, Some(outcome)),
+            )
+                .into_response());
+        }
+    };
+    Ok(match prepare(&spec, &ctx, now) {
+        Ok(cookie) => {
+            let outcome = WorkbenchOutcome::Sent {
+                header: cookie.header().to_owned(),
+                warnings: cookie.warnings().to_vec(),
+            };
+            let html = page(&state, &received, echo, Some(outcome));
+            (SetCookies::one(cookie), html).into_response()
+        }
+        Err(refused) => {
+            let outcome = WorkbenchOutcome::Refused {
+                header: spec.to_header_value(now),
+                errors: refused.errors().cloned().collect(),
+                warnings: refused
+                    .findings
+                    .iter()
+                    .filter(|f| !f.is_error())
+                    .cloned()
+                    .collect::<Vec<Finding>>(),
+            };
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(&state, &received, echo, Some(outcome)),
+            )
+                .into_response()
+        }
+    })
+}
+
+fn spec_from_form(form: WorkbenchForm) -> Result<CookieSpec, Vec<String>> {
+    let mut problems = Vec::new();
+    let max_age = match form.max_age.trim() {
+        "" => None,
+        raw => match raw.parse::<i64>() {
+            Ok(seconds) => Some(Duration::seconds(seconds)),
+            Err(_) => {
+                problems.push(format!(
+                    "Max-Age must be a whole number of seconds, got {raw:?}."
+                ));
+                None
+            }
+        },
+    };
+    let expires = match form.expires.trim() {
+        "" => None,
+        raw => match parse_expires(raw) {
+            Some(at) => Some(at),
+            None => {
+                problems.push(format!(
+                    "Expires must be a date and time like 2027-01-31T12:00 (UTC), got {raw:?}."
+                ));
+                None
+            }
+        },
+    };
+    let same_site = match form.same_site.trim() {
+        "" => None,
+        raw => match raw.parse::<SameSite>() {
+            Ok(same_site) => Some(same_site),
+            Err(err) => {
+                problems.push(format!("{err}."));
+                None
+            }
+        },
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let optional = |text: String| {
+        let trimmed = text.trim();
+        (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    };
+    Ok(CookieSpec {
+        max_age,
+        expires,
+        path: optional(form.path),
+        domain: optional(form.domain),
+        secure: form.secure.is_some(),
+        http_only: form.http_only.is_some(),
+        same_site,
+        partitioned: form.partitioned.is_some(),
+        ..CookieSpec::new(form.name.trim(), form.value)
+    })
+}
+
+/// A `datetime-local` value (taken as UTC) or an RFC 3339 date-time.
+fn parse_expires(raw: &str) -> Option<OffsetDateTime> {
+    if let Ok(at) = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339) {
+        return Some(at);
+    }
+    let minutes = format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let seconds = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    PrimitiveDateTime::parse(raw, &minutes)
+        .or_else(|_| PrimitiveDateTime::parse(raw, &seconds))
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    name: String,
+}
+
+/// `POST /inspect/delete`: removes a cookie at every path visible here.
+async fn delete(
+    ctx: CookieContext,
+    form: Result<Form<DeleteForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let form = error::form(form)?;
+    let name = CookieName::parse(&form.name).map_err(|e| {
+        PageError::bad_request(e.to_string()).with_link("/inspect", "Back to the inspector")
+    })?;
+    let now = OffsetDateTime::now_utc();
+    let mut cookies = SetCookies::new();
+    for path in VISIBLE_PATHS {
+        let spec = removal_keeping_prefix_rules(name.as_str(), path);
+        cookies.push(
+            prepare(&spec, &ctx, now).map_err(|r| {
+                PageError::refused(&r).with_link("/inspect", "Back to the inspector")
+            })?,
+        );
+    }
+    Ok((cookies, Redirect::to("/inspect")).into_response())
+}
+
+/// A removal cookie that still satisfies its name's prefix: browsers ignore
+/// a `__Secure-`/`__Host-` removal without Secure, and `__Http-` without
+/// HttpOnly, so the cookie would survive.
+fn removal_keeping_prefix_rules(name: &str, path: &str) -> CookieSpec {
+    let lower = name.to_ascii_lowercase();
+    let needs_secure = ["__secure-", "__host-", "__http-"]
+        .iter()
+        .any(|p| lower.starts_with(p));
+    let needs_http_only = lower.starts_with("__http-") || lower.starts_with("__host-http-");
+    CookieSpec {
+        secure: needs_secure,
+        http_only: needs_http_only,
+        ..CookieSpec::removal(name, Some(path.to_owned()), None)
+    }
+}
+
+fn page(
+    state: &AppState,
+    received: &RequestCookies,
+    workbench: Workbench,
+    outcome: Option<WorkbenchOutcome>,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let rows = inspect(received, &state.keys, now)
+        .iter()
+        .map(row)
+        .collect();
+    let page = InspectPage {
+        rows,
+        count: received.len(),
+        header_bytes: received.header_bytes(),
+        warn_count: WARN_COOKIE_COUNT,
+        warn_bytes: WARN_HEADER_BYTES,
+        budget: check_request(received),
+        workbench,
+        outcome,
+    };
+    (no_store(), Page(page)).into_response()
+}
+
+fn row(inspected: &InspectedCookie<'_>) -> InspectRow {
+    let cookie = inspected.cookie;
+    let (kind, tone) = match &inspected.kind {
+        CookieKind::Plain { decodable: true } => ("plain cookie".to_owned(), "neutral"),
+        CookieKind::Plain { decodable: false } => (
+            "plain cookie · its %-escapes aren't UTF-8, so the raw value is shown".to_owned(),
+            "warn",
+        ),
+        CookieKind::Login(LoginCookie::Valid { claims, current_key }) => (
+            format!(
+                "login cookie · valid · {} · expires {}{}",
+                claims.email,
+                format_time(claims.exp),
+                if *current_key { "" } else { " · sealed by an older key (resealed on the next /profile visit)" }
+            ),
+            "ok",
+        ),
+        CookieKind::Login(LoginCookie::Tampered) => (
+            "login cookie · tampered: not sealed by any of our keys under this name — means logged out".to_owned(),
+            "bad",
+        ),
+        CookieKind::Login(LoginCookie::Expired { claims }) => (
+            format!("login cookie · expired {} — means logged out", format_time(claims.exp)),
+            "bad",
+        ),
+        CookieKind::Login(LoginCookie::UnknownKey { key_id }) => (
+            format!("login cookie · sealed by key {key_id}, which this server doesn't hold — means logged out"),
+            "bad",
+        ),
+        CookieKind::Login(LoginCookie::Absent) => ("login cookie".to_owned(), "neutral"),
+    };
+    let kind = if inspected.shadowed {
+        format!(
+            "{kind} · shadowed: an earlier cookie has the same name, and servers read the first"
+        )
+    } else {
+        kind
+    };
+    InspectRow {
+        name: cookie.name.clone(),
+        value: cookie.shown_value().to_owned(),
+        bytes: cookie.size(),
+        kind,
+        tone,
+        login: cookie.is_login_cookie(),
+        deletable: CookieName::parse(&cookie.name).is_ok(),
+    }
+}
+
+fn format_time(at: OffsetDateTime) -> String {
+    at.format(format_description!(
+        "[year]-[month]-[day] [hour]:[minute] UTC"
+    ))
+    .unwrap_or_else(|_| at.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn expires_accepts_datetime_local_and_rfc3339() {
+        assert_eq!(
+            parse_expires("2027-01-31T12:00"),
+            Some(datetime!(2027-01-31 12:00 UTC))
+        );
+        assert_eq!(
+            parse_expires("2027-01-31T12:00:30"),
+            Some(datetime!(2027-01-31 12:00:30 UTC))
+        );
+        assert_eq!(
+            parse_expires("2027-01-31T12:00:00+01:00"),
+            Some(datetime!(2027-01-31 11:00 UTC))
+        );
+        assert_eq!(parse_expires("tomorrow"), None);
+    }
+
+    #[test]
+    fn form_errors_are_collected_not_panicked_on() {
+        let form = WorkbenchForm {
+            name: "a".into(),
+            max_age: "soon".into(),
+            expires: "later".into(),
+            same_site: "sometimes".into(),
+            ..WorkbenchForm::default()
+        };
+        assert_eq!(spec_from_form(form).unwrap_err().len(), 3);
+    }
+
+    #[test]
+    fn removals_keep_what_their_prefix_requires() {
+        let host = removal_keeping_prefix_rules("__Host-Http-id", "/");
+        assert!(host.secure && host.http_only);
+        let plain = removal_keeping_prefix_rules("theme", "/inspect");
+        assert!(!plain.secure && !plain.http_only);
+        assert_eq!(plain.path.as_deref(), Some("/inspect"));
+    }
+}
