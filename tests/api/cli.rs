@@ -204,3 +204,118 @@ fn http_get(addr: &str, path: &str, cookie: &str) -> String {
     stream.read_to_string(&mut response).unwrap();
     response
 }
+
+fn lint(args: &[&str], stdin: Option<&str>) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("lint")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn lint_exits_1_naming_the_rule_when_a_browser_would_reject_the_cookie() {
+    let (code, stdout, _) = lint(&["Set-Cookie: __Host-id=1; Path=/app"], None);
+
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("error   [host-prefix]"), "{stdout}");
+    assert!(
+        stdout.contains("requires Path=/, got Path=/app"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("fix: Add Secure."), "{stdout}");
+    assert!(stdout.contains("rejected: 2 error(s)"), "{stdout}");
+}
+
+#[test]
+fn lint_exits_0_for_a_cookie_browsers_keep_even_with_warnings() {
+    let (code, stdout, _) = lint(&["id=1; Path=/; Secure; HttpOnly; SameSite=Lax"], None);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("ok: browsers store this cookie as sent"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = lint(&["session=1; Max-Age=99999999"], None);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("warning [lifetime-capped]"), "{stdout}");
+    assert!(
+        stdout.contains("warning [session-without-httponly]"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn lint_reads_stdin_one_header_per_line() {
+    let (code, stdout, _) = lint(&[], Some("a=1\nSet-Cookie: b=2; SameSite=None\n\n"));
+
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("Set-Cookie: a=1\n"), "{stdout}");
+    assert!(stdout.contains("[samesite-none-insecure]"), "{stdout}");
+}
+
+#[test]
+fn lint_judges_secure_and_domain_against_host_and_scheme() {
+    let (code, stdout, _) = lint(
+        &["--host", "example.com", "--scheme", "http", "id=1; Secure"],
+        None,
+    );
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("[secure-on-http]"), "{stdout}");
+
+    let (code, _, _) = lint(
+        &["--host", "localhost", "--scheme", "http", "id=1; Secure"],
+        None,
+    );
+    assert_eq!(code, Some(0), "localhost may set Secure cookies over http");
+
+    let (code, stdout, _) = lint(
+        &["--host", "www.example.com", "id=1; Domain=other.org"],
+        None,
+    );
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("[domain-mismatch]"), "{stdout}");
+
+    let (code, stdout, _) = lint(&["id=1; Domain=co.uk"], None);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("[domain-public-suffix]"), "{stdout}");
+}
+
+#[test]
+fn lint_json_is_machine_readable() {
+    let (code, stdout, _) = lint(&["--json", "id=1; SameSite=None"], None);
+
+    assert_eq!(code, Some(1));
+    let reports: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(reports[0]["verdict"], "rejected");
+    assert_eq!(reports[0]["findings"][0]["rule"], "samesite-none-insecure");
+    assert_eq!(reports[0]["findings"][0]["severity"], "error");
+}
+
+#[test]
+fn lint_exits_2_on_unusable_input() {
+    let (code, _, stderr) = lint(&["not a cookie"], None);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no name=value pair"), "{stderr}");
+
+    let (code, _, stderr) = lint(&[], Some(""));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no Set-Cookie line given"), "{stderr}");
+
+    let (code, stdout, _) = lint(&["--json"], Some("a=1\nnope\n"));
+    assert_eq!(code, Some(2), "unusable input wins over a clean line");
+    assert!(stdout.contains("\"error\""), "{stdout}");
+}

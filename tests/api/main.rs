@@ -8,6 +8,8 @@
 mod basics;
 mod cli;
 mod helpers;
+mod inspector;
+mod json_api;
 mod login;
 mod pages;
 mod scoped;

@@ -1,0 +1,391 @@
+//! The JSON API: httpbin-compatible routes, setting and linting cookies,
+//! errors as JSON, and the generated OpenAPI document.
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, LOCATION};
+use serde_json::{Value, json};
+
+use crate::helpers::{set_cookies, spawn_app, the_set_cookie};
+
+#[tokio::test]
+async fn set_from_the_query_sets_each_with_path_slash_and_redirects_like_httpbin() {
+    let app = spawn_app().await;
+
+    let response = app.get("/api/cookies/set?k=v&foo=%22bar:baz%22").await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers().get(LOCATION).unwrap(), "/api/cookies");
+    assert_eq!(
+        set_cookies(response.headers()),
+        ["k=v; Path=/", "foo=\"bar:baz\"; Path=/"]
+    );
+    let listed: Value = app.get("/api/cookies").await.json().await.unwrap();
+    assert_eq!(listed, json!({"cookies": {"k": "v", "foo": "bar:baz"}}));
+}
+
+#[tokio::test]
+async fn set_from_the_path_sets_one_cookie() {
+    let app = spawn_app().await;
+
+    let response = app.get("/api/cookies/set/name/a%20b").await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(the_set_cookie(&response), "name=a%20b; Path=/");
+    let listed: Value = app.get("/api/cookies").await.json().await.unwrap();
+    assert_eq!(listed, json!({"cookies": {"name": "a b"}}));
+}
+
+#[tokio::test]
+async fn delete_removes_each_named_cookie_and_redirects() {
+    let app = spawn_app().await;
+    app.get("/api/cookies/set?k=v&keep=1").await;
+
+    let response = app.get("/api/cookies/delete?k").await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers().get(LOCATION).unwrap(), "/api/cookies");
+    assert_eq!(
+        the_set_cookie(&response),
+        "k=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    );
+    let listed: Value = app.get("/api/cookies").await.json().await.unwrap();
+    assert_eq!(listed, json!({"cookies": {"keep": "1"}}));
+}
+
+#[tokio::test]
+async fn a_set_with_one_bad_name_sets_nothing_and_says_why() {
+    let app = spawn_app().await;
+
+    let response = app.get("/api/cookies/set?good=1&bad%20name=2").await;
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(set_cookies(response.headers()).is_empty());
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("\"bad name\" was not set"),
+        "{body}"
+    );
+    assert_eq!(body["problems"][0]["rule"], "name-not-token");
+}
+
+#[tokio::test]
+async fn post_sets_a_cookie_with_every_attribute_and_returns_the_header() {
+    let app = spawn_app().await;
+    let body = json!({
+        "name": "prefs", "value": "dark mode", "max_age": 3600, "path": "/", "domain": "127.0.0.1",
+        "secure": true, "http_only": true, "same_site": "Strict", "partitioned": true
+    });
+
+    let response = app
+        .client
+        .post(app.url("/api/cookies"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let header = the_set_cookie(&response);
+    assert!(
+        header.starts_with(
+            "prefs=dark%20mode; HttpOnly; SameSite=Strict; Partitioned; Secure; Path=/; Domain=127.0.0.1; Max-Age=3600; Expires="
+        ),
+        "{header}"
+    );
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["set_cookie"], header);
+    assert_eq!(created["warnings"], json!([]));
+}
+
+#[tokio::test]
+async fn post_reports_warnings_but_still_sets() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .post(app.url("/api/cookies"))
+        .json(&json!({"name": "session_id", "value": "1", "max_age": 40_000_000}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(set_cookies(response.headers()).len(), 1);
+    let created: Value = response.json().await.unwrap();
+    let rules: Vec<&str> = created["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["lifetime-capped", "session-without-httponly"]);
+    assert_eq!(created["warnings"][0]["severity"], "warning");
+}
+
+#[tokio::test]
+async fn post_refuses_what_a_browser_would_reject_with_422_and_sets_nothing() {
+    let app = spawn_app().await;
+    for (body, rule) in [
+        (
+            json!({"name": "id", "value": "1", "same_site": "None"}),
+            "samesite-none-insecure",
+        ),
+        (
+            json!({"name": "__Host-id", "value": "1", "secure": true, "path": "/app"}),
+            "host-prefix",
+        ),
+        (
+            json!({"name": "id", "value": "1", "domain": "example.com"}),
+            "domain-mismatch",
+        ),
+        (
+            json!({"name": "id", "value": "x".repeat(5000)}),
+            "too-large",
+        ),
+        (
+            json!({"name": "id", "path": "/; Domain=evil.example"}),
+            "attribute-invalid-character",
+        ),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/cookies"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        assert!(set_cookies(response.headers()).is_empty(), "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap()
+                .contains("a browser would reject it"),
+            "{error}"
+        );
+        assert_eq!(error["problems"][0]["rule"], rule, "{error}");
+        assert_eq!(error["problems"][0]["severity"], "error");
+        assert!(!error["problems"][0]["fix"].as_str().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn bad_bodies_get_json_errors_with_fitting_statuses() {
+    let app = spawn_app().await;
+    let post = |body: &'static str, content_type: &'static str| {
+        app.client
+            .post(app.url("/api/cookies"))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+    };
+
+    let cases = [
+        (
+            post("{\"name\": ", "application/json").await.unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            post("name=x", "application/x-www-form-urlencoded")
+                .await
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            post("{\"value\": \"x\"}", "application/json")
+                .await
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            post("{\"name\": \"x\", \"httponly\": true}", "application/json")
+                .await
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            post(
+                "{\"name\": \"x\", \"same_site\": \"sometimes\"}",
+                "application/json",
+            )
+            .await
+            .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            post(
+                "{\"name\": \"x\", \"expires\": \"tomorrow\"}",
+                "application/json",
+            )
+            .await
+            .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+
+    for (response, status) in cases {
+        assert_eq!(response.status(), status);
+        assert_eq!(
+            response.headers().get(CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("the request body could not be read"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn same_site_is_read_in_any_case() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .post(app.url("/api/cookies"))
+        .json(&json!({"name": "a", "same_site": "lax", "expires": "2030-01-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let header = the_set_cookie(&response);
+    assert!(
+        header.contains("SameSite=Lax") && header.contains("Expires=Tue, 01 Jan 2030 00:00:00 GMT"),
+        "{header}"
+    );
+}
+
+#[tokio::test]
+async fn lint_reports_the_verdict_and_findings_and_sets_nothing() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .post(app.url("/api/lint"))
+        .json(&json!({"set_cookie": "Set-Cookie: __Host-id=1; Path=/app"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(set_cookies(response.headers()).is_empty());
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["set_cookie"], "__Host-id=1; Path=/app");
+    assert_eq!(report["verdict"], "rejected");
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["host-prefix", "host-prefix"]);
+}
+
+#[tokio::test]
+async fn lint_uses_the_given_host_and_scheme() {
+    let app = &spawn_app().await;
+    let lint = |body: Value| async move {
+        let response = app
+            .client
+            .post(app.url("/api/lint"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        response.json::<Value>().await.unwrap()
+    };
+
+    let on_http =
+        lint(json!({"set_cookie": "id=1; Secure", "host": "example.com", "scheme": "http"})).await;
+    let on_https =
+        lint(json!({"set_cookie": "id=1; Secure", "host": "example.com", "scheme": "https"})).await;
+    let other_domain =
+        lint(json!({"set_cookie": "id=1; Domain=other.org", "host": "example.com"})).await;
+
+    assert_eq!(on_http["findings"][0]["rule"], "secure-on-http");
+    assert_eq!(on_https["verdict"], "accepted");
+    assert_eq!(other_domain["findings"][0]["rule"], "domain-mismatch");
+}
+
+#[tokio::test]
+async fn lint_refuses_what_is_not_a_set_cookie_line() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .post(app.url("/api/lint"))
+        .json(&json!({"set_cookie": "no pair here"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no name=value pair"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_api_routes_answer_json_404() {
+    let app = spawn_app().await;
+
+    let response = app.get("/api/nope").await;
+
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("/api/openapi.json")
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route() {
+    let app = spawn_app().await;
+
+    let response = app.get("/api/openapi.json").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let document: Value = response.json().await.unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/cookies", "get"),
+        ("/api/cookies", "post"),
+        ("/api/cookies/set", "get"),
+        ("/api/cookies/set/{name}/{value}", "get"),
+        ("/api/cookies/delete", "get"),
+        ("/api/lint", "post"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path} missing");
+    }
+    let rules = &document["components"]["schemas"]["Rule"]["enum"];
+    assert!(
+        rules
+            .as_array()
+            .unwrap()
+            .contains(&json!("samesite-none-insecure")),
+        "{rules}"
+    );
+}
