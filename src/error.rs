@@ -212,3 +212,13 @@ impl From<QueryRejection> for ApiError {
         )
     }
 }
+
+/// An error as the client expects it: JSON under `/api/`, a page elsewhere.
+/// For middleware, which runs before any handler decides.
+pub fn error_response(path: &str, page: PageError) -> Response {
+    if path.starts_with("/api/") {
+        ApiError::new(page.status, page.message).into_response()
+    } else {
+        page.into_response()
+    }
+}

@@ -1,0 +1,7 @@
+//! Defences the tutorial only warns about: cross-site requests, password
+//! guessing, oversized headers, and knowing when a proxy served HTTPS.
+
+pub mod cross_site;
+pub mod limits;
+pub mod proxy;
+pub mod throttle;
