@@ -70,6 +70,12 @@ pub struct ServeArgs {
     #[arg(long, env = "COOKIE_LAB_SESSION_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
     pub session_ttl: Duration,
 
+    /// Trust X-Forwarded-For and X-Forwarded-Proto from the proxy in front
+    /// (only set this behind a proxy that overwrites them): client addresses
+    /// for login throttling, and HTTPS for Secure/__Host- login cookies.
+    #[arg(long, env = "COOKIE_LAB_TRUST_PROXY")]
+    pub trust_proxy: bool,
+
     /// Log line format: text for people, json for log shippers.
     #[arg(long, env = "COOKIE_LAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -96,12 +102,16 @@ pub enum KeysAction {
     /// List the keys: id, age, which one seals new cookies.
     List,
     /// Add a new key that seals from now on; older keys still open cookies
-    /// (restart the server to load it).
+    /// and are resealed under the new one (restart the server to load it).
     Rotate {
-        /// Also drop every older key: cookies they sealed stop working.
+        /// Also drop every older key at once, logging out everyone whose
+        /// cookie they sealed: for a leaked key.
         #[arg(long)]
         drop_old: bool,
     },
+    /// Keep only the current key, once users have had time to get their
+    /// cookies resealed: cookies still sealed by older keys stop working.
+    DropOld,
     /// Print a new random key in COOKIE_LAB_KEYS form (touches no file).
     Generate,
 }

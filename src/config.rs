@@ -17,6 +17,7 @@ pub struct Config {
     /// `COOKIE_LAB_KEYS`, when set; it overrides the key file.
     pub env_keys: Option<String>,
     pub session_ttl: time::Duration,
+    pub trust_proxy: bool,
     pub log_format: LogFormat,
 }
 
@@ -50,6 +51,7 @@ impl Config {
             demo_password: Password::new(args.demo_password),
             env_keys: args.keys.filter(|k| !k.trim().is_empty()),
             session_ttl: ttl,
+            trust_proxy: args.trust_proxy,
             log_format: args.log_format,
         })
     }
@@ -63,6 +65,7 @@ impl fmt::Debug for Config {
             .field("demo_password", &self.demo_password)
             .field("env_keys", &self.env_keys.as_ref().map(|_| "REDACTED"))
             .field("session_ttl", &self.session_ttl)
+            .field("trust_proxy", &self.trust_proxy)
             .field("log_format", &self.log_format)
             .finish()
     }

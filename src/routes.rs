@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -22,6 +23,7 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::PageError;
+use crate::security::{cross_site, limits, proxy};
 use crate::state::AppState;
 
 /// Form bodies larger than this get a 413: every form here is tiny, and the
@@ -59,18 +61,23 @@ pub fn app(state: AppState) -> Router {
                         )
                         .on_failure(DefaultOnFailure::new()),
                 )
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    REQUEST_TIMEOUT,
-                ))
-                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+                // Outside everything else, so error pages from the layers
+                // below carry the security headers too.
                 .layer(security_header(
                     header::CONTENT_SECURITY_POLICY,
                     CONTENT_SECURITY_POLICY,
                 ))
                 .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                 .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-                .layer(security_header(header::REFERRER_POLICY, "same-origin")),
+                .layer(security_header(header::REFERRER_POLICY, "same-origin"))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+                .layer(from_fn_with_state(state.clone(), proxy::forwarded))
+                .layer(from_fn(limits::cookie_header))
+                .layer(from_fn(cross_site::protect))
+                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
         )
         .with_state(state)
 }

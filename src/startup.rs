@@ -9,8 +9,12 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::keys;
+use crate::revocation::Revocations;
 use crate::routes;
 use crate::state::AppState;
+
+/// How often expired revocations are forgotten.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A bound, ready-to-serve cookie-lab.
 pub struct Application {
@@ -27,14 +31,19 @@ impl Application {
         let (ring, source) = keys::load_or_create(&config.data_dir, config.env_keys.as_deref())
             .context("could not load the login-cookie key ring")?;
         tracing::info!(key_ring = %source, current_key = %ring.current().id(), keys = ring.keys().len(), "key ring loaded");
+        let revocations = Revocations::open_sqlite(&config.data_dir)
+            .await
+            .context("could not open the revocation store")?;
+        tracing::info!(store = %revocations.describe(), "revocation store ready");
         let listener = TcpListener::bind(&config.addr)
             .await
             .with_context(|| format!("could not listen on {}", config.addr))?;
         let local_addr = listener
             .local_addr()
             .context("could not read the bound address")?;
-        let state = AppState::new(config, ring);
+        let state = AppState::new(config, ring, revocations);
         let router = routes::app(state.clone());
+        spawn_pruning(state.clone());
         Ok(Self {
             listener,
             local_addr,
@@ -69,6 +78,25 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await
     }
+}
+
+/// Forgets expired revocations now and then, for as long as the server runs.
+fn spawn_pruning(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            every.tick().await;
+            match state
+                .revocations
+                .prune(time::OffsetDateTime::now_utc())
+                .await
+            {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "expired revocations forgotten"),
+                Err(err) => tracing::warn!(error = %err, "could not prune revocations"),
+            }
+        }
+    });
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

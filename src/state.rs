@@ -3,20 +3,29 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::keys::KeyRing;
+use crate::revocation::Revocations;
+use crate::security::throttle::LoginThrottle;
 
-/// What every handler can reach: validated config and the key ring.
-/// Cheap to clone (one `Arc`).
+/// What every handler can reach: validated config, the key ring, the
+/// revocation store and the login throttle. Cheap to clone (one `Arc`).
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub config: Config,
     pub keys: KeyRing,
+    pub revocations: Revocations,
+    pub throttle: LoginThrottle,
 }
 
 impl AppState {
-    pub fn new(config: Config, keys: KeyRing) -> Self {
-        Self(Arc::new(Shared { config, keys }))
+    pub fn new(config: Config, keys: KeyRing, revocations: Revocations) -> Self {
+        Self(Arc::new(Shared {
+            config,
+            keys,
+            revocations,
+            throttle: LoginThrottle::standard(),
+        }))
     }
 }
 

@@ -25,6 +25,15 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
             }
             print_ring(&ring);
         }
+        KeysAction::DropOld => {
+            let mut ring = keys::read_file(&path)?;
+            let dropped = ring.drop_old();
+            keys::write_file(&path, &ring)?;
+            println!(
+                "dropped {dropped} older key(s): from the next start, login cookies they sealed no longer work"
+            );
+            print_ring(&ring);
+        }
     }
     Ok(())
 }

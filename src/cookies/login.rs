@@ -98,6 +98,11 @@ pub enum LoginCookie {
     UnknownKey {
         key_id: String,
     },
+    /// Genuine and unexpired, but its session was logged out. Only the
+    /// session layer says this: [`open`] can't know.
+    Revoked {
+        claims: LoginClaims,
+    },
 }
 
 impl LoginCookie {
@@ -109,6 +114,7 @@ impl LoginCookie {
             Self::Tampered => "tampered",
             Self::Expired { .. } => "expired",
             Self::UnknownKey { .. } => "unknown_key",
+            Self::Revoked { .. } => "revoked",
         }
     }
 

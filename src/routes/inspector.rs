@@ -23,6 +23,7 @@ use crate::cookies::{
 };
 use crate::domain::CookieName;
 use crate::error::{self, PageError};
+use crate::session::{revoked_or, store_unavailable};
 use crate::state::AppState;
 use crate::templates::{InspectPage, InspectRow, Page, Workbench, WorkbenchOutcome};
 
@@ -38,7 +39,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// `GET /inspect`.
 async fn show(State(state): State<AppState>, received: RequestCookies) -> Response {
-    page(&state, &received, Workbench::default(), None)
+    page(&state, &received, Workbench::default(), None).await
 }
 
 /// The workbench's fields, as the browser posts them.
@@ -84,7 +85,7 @@ async fn workbench(
             let outcome = WorkbenchOutcome::Invalid { problems };
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                page(&state, &received, echo, Some(outcome)),
+                page(&state, &received, echo, Some(outcome)).await,
             )
                 .into_response());
         }
@@ -95,7 +96,7 @@ async fn workbench(
                 header: cookie.header().to_owned(),
                 warnings: cookie.warnings().to_vec(),
             };
-            let html = page(&state, &received, echo, Some(outcome));
+            let html = page(&state, &received, echo, Some(outcome)).await;
             (SetCookies::one(cookie), html).into_response()
         }
         Err(refused) => {
@@ -111,7 +112,7 @@ async fn workbench(
             };
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                page(&state, &received, echo, Some(outcome)),
+                page(&state, &received, echo, Some(outcome)).await,
             )
                 .into_response()
         }
@@ -230,17 +231,23 @@ fn removal_keeping_prefix_rules(name: &str, path: &str) -> CookieSpec {
     }
 }
 
-fn page(
+async fn page(
     state: &AppState,
     received: &RequestCookies,
     workbench: Workbench,
     outcome: Option<WorkbenchOutcome>,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
-    let rows = inspect(received, &state.keys, now)
-        .iter()
-        .map(row)
-        .collect();
+    let mut inspected = inspect(received, &state.keys, now);
+    for cookie in &mut inspected {
+        if let CookieKind::Login(found) = &mut cookie.kind {
+            match revoked_or(state, found.clone(), now).await {
+                Ok(checked) => *found = checked,
+                Err(err) => return store_unavailable(&err).into_response(),
+            }
+        }
+    }
+    let rows = inspected.iter().map(row).collect();
     let page = InspectPage {
         rows,
         count: received.len(),
@@ -281,6 +288,10 @@ fn row(inspected: &InspectedCookie<'_>) -> InspectRow {
         ),
         CookieKind::Login(LoginCookie::UnknownKey { key_id }) => (
             format!("login cookie · sealed by key {key_id}, which this server doesn't hold — means logged out"),
+            "bad",
+        ),
+        CookieKind::Login(LoginCookie::Revoked { claims }) => (
+            format!("login cookie · revoked: {} logged out of this session — means logged out", claims.email),
             "bad",
         ),
         CookieKind::Login(LoginCookie::Absent) => ("login cookie".to_owned(), "neutral"),

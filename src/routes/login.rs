@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -16,6 +16,9 @@ use crate::cookies::login::{self, LoginClaims, LoginCookie};
 use crate::cookies::{CookieContext, PreparedCookie, RequestCookies, SetCookies, prepare};
 use crate::domain::{Email, Password};
 use crate::error::{self, PageError};
+use crate::security::proxy::ClientAddr;
+use crate::security::throttle::Throttled;
+use crate::session::{current_login, store_unavailable};
 use crate::state::AppState;
 use crate::templates::{LoginPage, Page, ProfilePage, SuccessPage};
 
@@ -42,6 +45,7 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     ctx: CookieContext,
+    ClientAddr(client): ClientAddr,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let form = error::form(form)?;
@@ -49,11 +53,19 @@ async fn login(
         PageError::unprocessable("That email address doesn't work", format!("{e}."))
             .with_link("/login", "Back to the login page")
     })?;
+    let attempt = std::time::Instant::now();
+    if let Err(throttled) = state.throttle.check(client, email.as_str(), attempt) {
+        tracing::warn!(by = throttled.by.label(), "login throttled");
+        return Ok(too_many_attempts(throttled));
+    }
     if !state
         .config
         .demo_password
         .matches(&Password::new(form.password))
     {
+        state
+            .throttle
+            .record_failure(client, email.as_str(), attempt);
         tracing::info!("login refused: wrong password");
         return Err(PageError::new(
             StatusCode::UNAUTHORIZED,
@@ -62,30 +74,58 @@ async fn login(
         )
         .with_link("/login", "Try again"));
     }
+    state.throttle.record_success(email.as_str());
     let now = OffsetDateTime::now_utc();
     let claims =
         LoginClaims::issue(&email, state.config.session_ttl, now).map_err(PageError::internal)?;
     let cookie = login_cookie(&state, &ctx, &claims, now)?;
     tracing::info!("login succeeded");
-    Ok((
-        SetCookies::one(cookie),
-        no_store(),
-        Page(SuccessPage {
-            email: email.as_str(),
-        }),
+    let page = Page(SuccessPage {
+        email: email.as_str(),
+    });
+    Ok((SetCookies::one(cookie), no_store(), page).into_response())
+}
+
+/// 429 with `Retry-After`, and a page saying when to try again.
+fn too_many_attempts(throttled: Throttled) -> Response {
+    let seconds = throttled.retry_after.as_secs().max(1);
+    let at = OffsetDateTime::now_utc()
+        + time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX));
+    let whom = match throttled.by {
+        crate::security::throttle::ThrottledBy::Client => "from your address",
+        crate::security::throttle::ThrottledBy::Email => "for this email address",
+    };
+    let page = PageError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many failed logins",
+        format!(
+            "There were too many wrong passwords {whom} in the last few minutes, so logins are paused. \
+             Try again in {seconds} seconds (at {}).",
+            format_time(at)
+        ),
     )
-        .into_response())
+    .with_link("/login", "Back to the login page");
+    (
+        [(header::RETRY_AFTER, seconds.to_string())],
+        no_store(),
+        page,
+    )
+        .into_response()
 }
 
 /// Flask: `profile()` — `request.cookies.get('email')`, here opened and
-/// checked; anything but a valid login cookie means "log in first".
+/// checked; anything but a valid, unrevoked login cookie means "log in first".
 async fn profile(
     State(state): State<AppState>,
     ctx: CookieContext,
     cookies: RequestCookies,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
-    match login::read(&state.keys, &cookies, ctx.https(), now) {
+    let found = match current_login(&state, &cookies, ctx.https(), now).await {
+        Ok(found) => found,
+        Err(err) => return store_unavailable(&err).into_response(),
+    };
+    match found {
         LoginCookie::Valid {
             claims,
             current_key,
@@ -114,9 +154,25 @@ async fn profile(
     }
 }
 
-/// Flask has no logout; we clear the cookie and go back to the login page.
-async fn logout(ctx: CookieContext) -> Response {
-    logged_out(&ctx, OffsetDateTime::now_utc())
+/// Flask has no logout. Here it revokes the session until the cookie's own
+/// expiry (so a copy of the cookie stops working too), clears the cookie,
+/// and goes back to the login page.
+async fn logout(
+    State(state): State<AppState>,
+    ctx: CookieContext,
+    cookies: RequestCookies,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    // Read without the revocation check: revoking again is harmless, and an
+    // unreachable store must fail the logout, not skip the revocation.
+    if let LoginCookie::Valid { claims, .. } = login::read(&state.keys, &cookies, ctx.https(), now)
+        && let Err(err) = state.revocations.revoke(&claims.sid, claims.exp).await
+    {
+        // Clearing only the browser's copy would leave copies working:
+        // say so, and let the user try again.
+        return store_unavailable(&err).into_response();
+    }
+    logged_out(&ctx, now)
 }
 
 /// A 303 to `/login` that also removes the login cookie from the browser.
