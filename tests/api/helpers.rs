@@ -36,6 +36,7 @@ pub(crate) fn test_config(data_dir: &Path) -> Config {
         demo_password: Password::new("code"),
         env_keys: None,
         session_ttl: time::Duration::days(7),
+        trust_proxy: false,
         log_format: LogFormat::Text,
     }
 }

@@ -8,8 +8,10 @@
 mod basics;
 mod cli;
 mod helpers;
+mod hostile;
 mod inspector;
 mod json_api;
 mod login;
 mod pages;
 mod scoped;
+mod security;
