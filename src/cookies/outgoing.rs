@@ -12,14 +12,16 @@ use super::spec::CookieSpec;
 #[derive(Debug, Clone)]
 pub struct PreparedCookie {
     header: HeaderValue,
+    /// The same header as text: `HeaderValue::to_str` refuses the non-ASCII
+    /// bytes a wire value may hold, so it can't be read back from `header`.
+    text: String,
     warnings: Vec<Finding>,
 }
 
 impl PreparedCookie {
     /// The exact `Set-Cookie` header value that will be sent.
     pub fn header(&self) -> &str {
-        // Built from a String in `prepare`, so always visible ASCII.
-        self.header.to_str().unwrap_or_default()
+        &self.text
     }
 
     /// What browsers will change about it, or why it is risky.
@@ -57,9 +59,11 @@ pub fn prepare(
     }
     // The rules rule out control characters, so this cannot fail; if it ever
     // did, refusing is still the right answer.
-    match HeaderValue::from_str(&spec.to_header_value(now)) {
+    let text = spec.to_header_value(now);
+    match HeaderValue::from_str(&text) {
         Ok(header) => Ok(PreparedCookie {
             header,
+            text,
             warnings: findings,
         }),
         Err(_) => Err(refuse(findings)),
@@ -125,6 +129,17 @@ mod tests {
         let refused = prepare(&spec, &local(), NOW).unwrap_err();
         let errors: Vec<_> = refused.errors().map(|f| f.rule).collect();
         assert_eq!(errors, [Rule::SameSiteNoneInsecure]);
+    }
+
+    #[test]
+    fn a_non_ascii_wire_value_is_reported_exactly() {
+        // Found by the set_cookie fuzz target: the header text came back empty.
+        let spec = CookieSpec {
+            wire_value: true,
+            ..CookieSpec::new("a", "café")
+        };
+        let prepared = prepare(&spec, &local(), NOW).unwrap();
+        assert_eq!(prepared.header(), "a=café; Path=/");
     }
 
     #[test]
