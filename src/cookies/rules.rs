@@ -46,6 +46,7 @@ pub enum Rule {
     TooLarge,
     AttributeTooLong,
     AttributeInvalidCharacter,
+    PathNotAbsolute,
     ValueNotCookieOctets,
     LifetimeCapped,
     #[serde(rename = "samesite-none-insecure")]
@@ -70,6 +71,7 @@ impl Rule {
             Self::TooLarge => "too-large",
             Self::AttributeTooLong => "attribute-too-long",
             Self::AttributeInvalidCharacter => "attribute-invalid-character",
+            Self::PathNotAbsolute => "path-not-absolute",
             Self::ValueNotCookieOctets => "value-not-cookie-octets",
             Self::LifetimeCapped => "lifetime-capped",
             Self::SameSiteNoneInsecure => "samesite-none-insecure",
@@ -89,6 +91,7 @@ impl Rule {
     pub fn severity(self) -> Severity {
         match self {
             Self::ValueNotCookieOctets
+            | Self::PathNotAbsolute
             | Self::LifetimeCapped
             | Self::SessionWithoutHttpOnly
             | Self::TooManyCookies
@@ -109,11 +112,12 @@ impl Rule {
     }
 
     /// Every rule, for documentation and exhaustive tests.
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 18] = [
         Self::NameNotToken,
         Self::TooLarge,
         Self::AttributeTooLong,
         Self::AttributeInvalidCharacter,
+        Self::PathNotAbsolute,
         Self::ValueNotCookieOctets,
         Self::LifetimeCapped,
         Self::SameSiteNoneInsecure,
@@ -171,6 +175,7 @@ pub fn check(spec: &CookieSpec, ctx: &CookieContext, now: OffsetDateTime) -> Vec
     check_size(spec, &mut findings);
     check_value_octets(spec, &mut findings);
     check_attributes(spec, &mut findings);
+    check_path(spec, &mut findings);
     if !removal {
         check_lifetime(spec, now, &mut findings);
         check_http_only(spec, &mut findings);
@@ -259,6 +264,33 @@ fn check_attributes(spec: &CookieSpec, out: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// RFC 6265 §5.2.4: a Path that doesn't start with `/` (after the browser
+/// trims it) is ignored, and the cookie gets the page's directory instead.
+fn check_path(spec: &CookieSpec, out: &mut Vec<Finding>) {
+    let Some(path) = spec.path.as_deref() else {
+        return;
+    };
+    if path.trim().starts_with('/') && path.trim() == path {
+        return;
+    }
+    let message = if path.trim().starts_with('/') {
+        format!(
+            "The browser trims the spaces around Path={path:?} and scopes the cookie to {:?}.",
+            path.trim()
+        )
+    } else {
+        format!(
+            "The browser ignores Path={path:?} because it doesn't start with '/', and scopes the cookie to the \
+             directory of the page that set it instead."
+        )
+    };
+    out.push(Finding::new(
+        Rule::PathNotAbsolute,
+        message,
+        "Give a Path that starts with '/', such as Path=/.",
+    ));
 }
 
 fn check_lifetime(spec: &CookieSpec, now: OffsetDateTime, out: &mut Vec<Finding>) {
@@ -514,6 +546,32 @@ mod tests {
             ..plain("a", "1")
         };
         assert!(rules(&crlf, "localhost", false).contains(&Rule::AttributeInvalidCharacter));
+    }
+
+    #[test]
+    fn a_path_must_start_with_a_slash_to_be_used() {
+        assert_eq!(
+            rules(&plain("a", "1").path("app"), "localhost", false),
+            [Rule::PathNotAbsolute]
+        );
+        assert_eq!(
+            rules(&plain("a", "1").path(""), "localhost", false),
+            [Rule::PathNotAbsolute]
+        );
+        assert_eq!(
+            rules(&plain("a", "1").path(" "), "localhost", false),
+            [Rule::PathNotAbsolute]
+        );
+        assert_eq!(
+            rules(&plain("a", "1").path(" /app"), "localhost", false),
+            [Rule::PathNotAbsolute]
+        );
+        assert_eq!(rules(&plain("a", "1").path("/app"), "localhost", false), []);
+        let no_path = CookieSpec {
+            path: None,
+            ..plain("a", "1")
+        };
+        assert_eq!(rules(&no_path, "localhost", false), []);
     }
 
     #[test]
