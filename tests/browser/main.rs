@@ -10,3 +10,4 @@
 mod basics;
 mod harness;
 mod scoped;
+mod login;
