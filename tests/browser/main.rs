@@ -11,3 +11,4 @@ mod basics;
 mod harness;
 mod scoped;
 mod login;
+mod client;
