@@ -8,7 +8,8 @@
 )]
 
 mod basics;
-mod harness;
-mod scoped;
-mod login;
 mod client;
+mod harness;
+mod login;
+mod scoped;
+mod screenshots;
