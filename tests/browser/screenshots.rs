@@ -1,6 +1,6 @@
 //! Screenshots of the main pages, as a person sees them in Chromium.
 //!
-//! Always runs (it is also a check that every main page renders), and saves
+//! Always run (they are also a check that every main page renders), and save
 //! the PNGs only when `COOKIE_LAB_SCREENSHOTS` names a directory:
 //!
 //! ```sh
@@ -79,6 +79,17 @@ async fn screenshots_of_the_main_pages() {
         let ran = b.text("client-assignment").await;
         assert!(ran.starts_with("document.cookie ="), "{ran}");
         shoot(&b, "client").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn screenshot_of_the_cookies_blocked_notice() {
+    browser_test(Profile::CookiesBlocked, |b| async move {
+        b.goto("/").await;
+        let notice = b.find("cookie-notice").await;
+        assert!(notice.is_displayed().await.expect("is_displayed"));
+        shoot(&b, "cookies-blocked").await;
     })
     .await;
 }
