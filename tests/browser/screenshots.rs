@@ -79,6 +79,11 @@ async fn screenshots_of_the_main_pages() {
         let ran = b.text("client-assignment").await;
         assert!(ran.starts_with("document.cookie ="), "{ran}");
         shoot(&b, "client").await;
+
+        // By now the browser holds userID, theme and the login cookie.
+        b.goto("/inspect").await;
+        b.find("inspected").await;
+        shoot(&b, "inspector").await;
     })
     .await;
 }
