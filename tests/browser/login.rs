@@ -1,0 +1,147 @@
+//! The login app in a real browser: the cookie it gets, what scripts see,
+//! logging out, and what a forged cookie gets you (nothing).
+
+use cookie::SameSite;
+use fantoccini::cookies::Cookie;
+use time::OffsetDateTime;
+
+use crate::harness::{PASSWORD, Profile, browser_test};
+
+const EMAIL: &str = "ada@example.com";
+const LOGIN_COOKIE: &str = "lab_session";
+
+#[tokio::test]
+async fn logging_in_leads_to_a_profile_that_shows_the_email() {
+    browser_test(Profile::Normal, |b| async move {
+        b.log_in(EMAIL, PASSWORD).await;
+        let success = b.text("success-message").await;
+        assert!(success.contains(EMAIL), "{success}");
+
+        b.click("profile-link").await;
+        b.wait_for_path("/profile").await;
+        assert_eq!(
+            b.text("profile-email").await,
+            format!("Logged in as {EMAIL}")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_error_page_and_stores_no_login_cookie() {
+    browser_test(Profile::Normal, |b| async move {
+        b.log_in(EMAIL, "not-the-password").await;
+        let error = b.text("error").await;
+        assert!(error.contains("Login failed"), "{error}");
+        assert!(b.text("error-message").await.contains("No cookie was set"));
+
+        let names: Vec<String> = b
+            .cookies()
+            .await
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n == LOGIN_COOKIE),
+            "stored: {names:?}"
+        );
+        b.goto("/profile").await;
+        b.wait_for_path("/login").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_login() {
+    browser_test(Profile::Normal, |b| async move {
+        b.log_in(EMAIL, PASSWORD).await;
+        b.find("success-message").await;
+        b.goto("/profile").await;
+        b.find("profile-email").await;
+
+        b.click("logout").await;
+        b.wait_for_path("/login").await;
+        assert!(
+            b.cookie(LOGIN_COOKIE).await.is_none(),
+            "the login cookie is still stored"
+        );
+
+        b.goto("/profile").await;
+        b.wait_for_path("/login").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn scripts_cannot_read_the_login_cookie() {
+    browser_test(Profile::Normal, |b| async move {
+        // A script-visible cookie too, so an empty document.cookie can't pass.
+        b.set_user_id("alice").await;
+        b.log_in(EMAIL, PASSWORD).await;
+        b.find("success-message").await;
+        b.goto("/profile").await;
+        b.find("profile-email").await;
+
+        let seen = b.script("return document.cookie;").await;
+        let seen = seen.as_str().expect("document.cookie is a string");
+        assert!(seen.contains("userID=alice"), "document.cookie = {seen:?}");
+        assert!(!seen.contains(LOGIN_COOKIE), "document.cookie = {seen:?}");
+
+        let stored = b
+            .cookie(LOGIN_COOKIE)
+            .await
+            .expect("the login cookie is stored");
+        assert_eq!(stored.http_only(), Some(true));
+        assert_eq!(stored.same_site(), Some(SameSite::Lax));
+        assert_eq!(stored.path(), Some("/"));
+        assert_eq!(stored.secure(), Some(false), "served over plain http here");
+        assert!(!stored.value().contains("ada"), "the email is readable");
+        let expires = stored.expires_datetime().expect("a persistent cookie");
+        let left = expires - OffsetDateTime::now_utc();
+        assert!(
+            (time::Duration::days(7) - time::Duration::minutes(1)..=time::Duration::days(7))
+                .contains(&left),
+            "the login lasts {left}, not 7 days"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_forged_cookie_logs_nobody_in() {
+    browser_test(Profile::Normal, |b| async move {
+        b.goto("/").await;
+        // The tutorial's login cookie, which anyone could write.
+        b.client
+            .add_cookie(
+                Cookie::build(("email", EMAIL))
+                    .domain("127.0.0.1")
+                    .path("/")
+                    .same_site(SameSite::Lax)
+                    .build(),
+            )
+            .await
+            .expect("add_cookie");
+        b.goto("/profile").await;
+        b.wait_for_path("/login").await;
+
+        // A made-up login cookie: refused, and removed from the browser.
+        b.client
+            .add_cookie(
+                Cookie::build((LOGIN_COOKIE, "k1.forged"))
+                    .domain("127.0.0.1")
+                    .path("/")
+                    .same_site(SameSite::Lax)
+                    .build(),
+            )
+            .await
+            .expect("add_cookie");
+        b.goto("/profile").await;
+        b.wait_for_path("/login").await;
+        assert!(
+            b.cookie(LOGIN_COOKIE).await.is_none(),
+            "the forged cookie was kept"
+        );
+    })
+    .await;
+}

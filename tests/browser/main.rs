@@ -1,0 +1,15 @@
+//! Browser tests: the real server on port 0 and a real, headless Chromium
+//! driven through chromedriver — what a browser actually does with every
+//! cookie cookie-lab sends. One Chromium at a time (see `harness`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failed test"
+)]
+
+mod basics;
+mod client;
+mod harness;
+mod login;
+mod scoped;
+mod screenshots;
