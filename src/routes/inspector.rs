@@ -204,7 +204,7 @@ async fn delete(
     })?;
     let now = OffsetDateTime::now_utc();
     let mut cookies = SetCookies::new();
-    for path in VISIBLE_PATHS {
+    for path in removal_paths(name.as_str()) {
         let spec = removal_keeping_prefix_rules(name.as_str(), path);
         cookies.push(
             prepare(&spec, &ctx, now).map_err(|r| {
@@ -213,6 +213,16 @@ async fn delete(
         );
     }
     Ok((cookies, Redirect::to("/inspect")).into_response())
+}
+
+/// Where a cookie of this name visible here can live: a `__Host-` cookie
+/// only at `/` (a removal elsewhere would itself break the prefix's rules).
+fn removal_paths(name: &str) -> &'static [&'static str] {
+    if name.to_ascii_lowercase().starts_with("__host-") {
+        &VISIBLE_PATHS[..1]
+    } else {
+        &VISIBLE_PATHS
+    }
 }
 
 /// A removal cookie that still satisfies its name's prefix: browsers ignore
@@ -354,6 +364,15 @@ mod tests {
             ..WorkbenchForm::default()
         };
         assert_eq!(spec_from_form(form).unwrap_err().len(), 3);
+    }
+
+    #[test]
+    fn host_prefixed_cookies_are_only_removed_at_the_root() {
+        // Found by a browser test: the /inspect removal of a __Host- cookie
+        // broke the prefix's Path=/ rule, so the whole delete was refused.
+        assert_eq!(removal_paths("__Host-prefs"), ["/"]);
+        assert_eq!(removal_paths("__host-Http-x"), ["/"]);
+        assert_eq!(removal_paths("theme"), ["/", "/inspect"]);
     }
 
     #[test]

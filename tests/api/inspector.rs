@@ -246,3 +246,18 @@ async fn a_big_cookie_jar_is_flagged_against_the_limits() {
     assert!(html.contains("data-rule=\"too-many-cookies\""));
     assert!(html.contains("data-rule=\"cookie-header-too-large\""));
 }
+
+#[tokio::test]
+async fn a_host_prefixed_cookie_is_deleted_at_the_root_only() {
+    let app = spawn_app().await;
+
+    let response = app
+        .post_form("/inspect/delete", &[("name", "__Host-prefs")])
+        .await;
+
+    assert_redirects_to(&response, "/inspect");
+    assert_eq!(
+        set_cookies(response.headers()),
+        ["__Host-prefs=; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
+    );
+}

@@ -10,6 +10,7 @@
 mod basics;
 mod client;
 mod harness;
+mod inspector;
 mod login;
 mod scoped;
 mod screenshots;
