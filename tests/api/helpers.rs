@@ -97,6 +97,16 @@ impl TestApp {
             .expect("POST")
     }
 
+    /// A POST of `body` as JSON, with the jar.
+    pub(crate) async fn post_json(&self, path: &str, body: &serde_json::Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
     /// A GET with exactly this `Cookie` header and no jar: what a forger sends.
     pub(crate) async fn get_with_cookie(&self, path: &str, cookie: &str) -> Response {
         Client::builder()

@@ -181,12 +181,8 @@ async fn injection_through_cookie_names_is_refused_everywhere() {
         let inspect_delete = app.post_form("/inspect/delete", &[("name", name)]).await;
         let api_set = app.get(&format!("/api/cookies/set?{encoded}=1")).await;
         let api_post = app
-            .client
-            .post(app.url("/api/cookies"))
-            .json(&json!({"name": name, "value": "1"}))
-            .send()
-            .await
-            .unwrap();
+            .post_json("/api/cookies", &json!({"name": name, "value": "1"}))
+            .await;
 
         for (route, response) in [
             ("/cookies/delete", delete),
@@ -224,12 +220,8 @@ async fn injection_through_values_is_percent_encoded_everywhere() {
         let api_set = app.get(&format!("/api/cookies/set?v={encoded}")).await;
         let api_path = app.get(&format!("/api/cookies/set/v/{path_encoded}")).await;
         let api_post = app
-            .client
-            .post(app.url("/api/cookies"))
-            .json(&json!({"name": "v", "value": value}))
-            .send()
-            .await
-            .unwrap();
+            .post_json("/api/cookies", &json!({"name": "v", "value": value}))
+            .await;
 
         for (route, response) in [
             ("/inspect", workbench),
@@ -279,12 +271,8 @@ async fn injection_through_path_and_domain_is_refused() {
             .post_form("/inspect", &[("name", "v"), ("value", "1"), (field, value)])
             .await;
         let api = app
-            .client
-            .post(app.url("/api/cookies"))
-            .json(&json!({"name": "v", field: value}))
-            .send()
-            .await
-            .unwrap();
+            .post_json("/api/cookies", &json!({"name": "v", field: value}))
+            .await;
 
         assert_eq!(
             workbench.status(),
@@ -323,12 +311,11 @@ async fn line_breaks_in_a_linted_header_are_unusable_input() {
     let app = spawn_app().await;
 
     let response = app
-        .client
-        .post(app.url("/api/lint"))
-        .json(&json!({"set_cookie": "a=1\r\nSet-Cookie: evil=1"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/lint",
+            &json!({"set_cookie": "a=1\r\nSet-Cookie: evil=1"}),
+        )
+        .await;
 
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = response.json().await.unwrap();

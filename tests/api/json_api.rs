@@ -79,13 +79,7 @@ async fn post_sets_a_cookie_with_every_attribute_and_returns_the_header() {
         "secure": true, "http_only": true, "same_site": "Strict", "partitioned": true
     });
 
-    let response = app
-        .client
-        .post(app.url("/api/cookies"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_json("/api/cookies", &body).await;
 
     assert_eq!(response.status(), StatusCode::CREATED);
     let header = the_set_cookie(&response);
@@ -105,12 +99,11 @@ async fn post_reports_warnings_but_still_sets() {
     let app = spawn_app().await;
 
     let response = app
-        .client
-        .post(app.url("/api/cookies"))
-        .json(&json!({"name": "session_id", "value": "1", "max_age": 40_000_000}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/cookies",
+            &json!({"name": "session_id", "value": "1", "max_age": 40_000_000}),
+        )
+        .await;
 
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(set_cookies(response.headers()).len(), 1);
@@ -150,13 +143,7 @@ async fn post_refuses_what_a_browser_would_reject_with_422_and_sets_nothing() {
             "attribute-invalid-character",
         ),
     ] {
-        let response = app
-            .client
-            .post(app.url("/api/cookies"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.post_json("/api/cookies", &body).await;
 
         assert_eq!(
             response.status(),
@@ -254,12 +241,11 @@ async fn same_site_is_read_in_any_case() {
     let app = spawn_app().await;
 
     let response = app
-        .client
-        .post(app.url("/api/cookies"))
-        .json(&json!({"name": "a", "same_site": "lax", "expires": "2030-01-01T00:00:00Z"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/cookies",
+            &json!({"name": "a", "same_site": "lax", "expires": "2030-01-01T00:00:00Z"}),
+        )
+        .await;
 
     assert_eq!(response.status(), StatusCode::CREATED);
     let header = the_set_cookie(&response);
@@ -299,13 +285,7 @@ async fn lint_reports_the_verdict_and_findings_and_sets_nothing() {
 async fn lint_uses_the_given_host_and_scheme() {
     let app = &spawn_app().await;
     let lint = |body: Value| async move {
-        let response = app
-            .client
-            .post(app.url("/api/lint"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.post_json("/api/lint", &body).await;
         response.json::<Value>().await.unwrap()
     };
 
@@ -326,12 +306,8 @@ async fn lint_refuses_what_is_not_a_set_cookie_line() {
     let app = spawn_app().await;
 
     let response = app
-        .client
-        .post(app.url("/api/lint"))
-        .json(&json!({"set_cookie": "no pair here"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json("/api/lint", &json!({"set_cookie": "no pair here"}))
+        .await;
 
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = response.json().await.unwrap();
