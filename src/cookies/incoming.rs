@@ -12,20 +12,39 @@ use super::login;
 /// What pages and the API show instead of the login cookie's value.
 pub const HIDDEN_VALUE: &str = "(hidden: HttpOnly login cookie)";
 
-/// One `name=value` pair of a `Cookie` header, exactly as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceivedCookie {
-    pub name: String,
+/// One `name=value` pair of a `Cookie` header, exactly as received: a view
+/// into [`RequestCookies`], so reading a header allocates once, not per pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivedCookie<'a> {
+    pub name: &'a str,
     /// The value as it was on the wire.
-    pub raw_value: String,
-    /// The percent-decoded value; `None` when the escapes aren't UTF-8.
-    pub decoded_value: Option<String>,
+    pub raw_value: &'a str,
+    decoded: &'a Decoded,
 }
 
-impl ReceivedCookie {
+/// A value's decoded form, worked out once when the header is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Decoded {
+    /// No `%` and no quotes: the raw value is the value.
+    AsIs,
+    Decoded(String),
+    /// The `%`-escapes aren't UTF-8.
+    Undecodable,
+}
+
+impl<'a> ReceivedCookie<'a> {
+    /// The percent-decoded value; `None` when the escapes aren't UTF-8.
+    pub fn decoded_value(&self) -> Option<&'a str> {
+        match self.decoded {
+            Decoded::AsIs => Some(self.raw_value),
+            Decoded::Decoded(value) => Some(value),
+            Decoded::Undecodable => None,
+        }
+    }
+
     /// The decoded value, or the raw one when it can't be decoded.
-    pub fn value(&self) -> &str {
-        self.decoded_value.as_deref().unwrap_or(&self.raw_value)
+    pub fn value(&self) -> &'a str {
+        self.decoded_value().unwrap_or(self.raw_value)
     }
 
     /// True for our login cookie, whose value no page or API ever echoes:
@@ -37,7 +56,7 @@ impl ReceivedCookie {
 
     /// The value to show a user: the decoded value, except for the login
     /// cookie, which is hidden.
-    pub fn shown_value(&self) -> &str {
+    pub fn shown_value(&self) -> &'a str {
         if self.is_login_cookie() {
             HIDDEN_VALUE
         } else {
@@ -55,48 +74,74 @@ impl ReceivedCookie {
 ///
 /// Read from the raw header rather than a typed jar, because jars drop what
 /// they can't decode or verify, and we want to show (and count) all of it.
+/// The pairs are found by the cookie crate's parser and kept as offsets into
+/// one copy of the header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestCookies {
-    cookies: Vec<ReceivedCookie>,
+    text: String,
+    pairs: Vec<Pair>,
     header_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pair {
+    name: std::ops::Range<usize>,
+    value: std::ops::Range<usize>,
+    decoded: Decoded,
 }
 
 impl RequestCookies {
     /// Parses every `Cookie` header (HTTP/2 may split them). Pairs without a
     /// name or without `=` are skipped; the rest are kept.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let mut cookies = Vec::new();
+        let mut text = String::new();
         let mut header_bytes = 0;
         for header in headers.get_all(COOKIE) {
             let bytes = header.as_bytes();
             header_bytes += bytes.len();
-            // Browsers send raw UTF-8 from document.cookie; HeaderValue::to_str
-            // would refuse it, so decode the bytes ourselves.
-            let text = String::from_utf8_lossy(bytes);
-            cookies.extend(parse_pairs(&text));
+            if !text.is_empty() {
+                text.push_str("; ");
+            }
+            // Browsers send raw UTF-8 from document.cookie, which
+            // HeaderValue::to_str refuses; bytes that aren't UTF-8 at all are
+            // replaced rather than dropping the whole header.
+            match std::str::from_utf8(bytes) {
+                Ok(valid) => text.push_str(valid),
+                Err(_) => text.push_str(&String::from_utf8_lossy(bytes)),
+            }
         }
+        let pairs = parse_pairs(&text);
         Self {
-            cookies,
+            text,
+            pairs,
             header_bytes,
+        }
+    }
+
+    fn view<'a>(&'a self, pair: &'a Pair) -> ReceivedCookie<'a> {
+        ReceivedCookie {
+            name: &self.text[pair.name.clone()],
+            raw_value: &self.text[pair.value.clone()],
+            decoded: &pair.decoded,
         }
     }
 
     /// The first cookie named `name`: browsers send the most specific path
     /// first, so that is the one a server should use.
-    pub fn get(&self, name: &str) -> Option<&ReceivedCookie> {
-        self.cookies.iter().find(|c| c.name == name)
+    pub fn get(&self, name: &str) -> Option<ReceivedCookie<'_>> {
+        self.iter().find(|c| c.name == name)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &ReceivedCookie> {
-        self.cookies.iter()
+    pub fn iter(&self) -> impl Iterator<Item = ReceivedCookie<'_>> {
+        self.pairs.iter().map(|pair| self.view(pair))
     }
 
     pub fn len(&self) -> usize {
-        self.cookies.len()
+        self.pairs.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cookies.is_empty()
+        self.pairs.is_empty()
     }
 
     /// Total size of the `Cookie` header(s) in bytes.
@@ -106,25 +151,48 @@ impl RequestCookies {
 
     /// `name (N B), …` for logs: names and sizes only, never values.
     pub fn summary(&self) -> String {
-        self.cookies
-            .iter()
+        self.iter()
             .map(|c| format!("{} ({} B)", c.name, c.size()))
             .collect::<Vec<_>>()
             .join(", ")
     }
 }
 
-fn parse_pairs(header: &str) -> impl Iterator<Item = ReceivedCookie> + '_ {
-    cookie::Cookie::split_parse(header)
+fn parse_pairs(text: &str) -> Vec<Pair> {
+    // Borrowed parsing: the crate's name and value are slices of `text`, so
+    // their offsets can be kept instead of copies.
+    let offset = |part: &str| part.as_ptr() as usize - text.as_ptr() as usize;
+    cookie::Cookie::split_parse(text)
         .filter_map(Result::ok)
-        .map(|c| {
-            let (name, raw_value) = c.name_value();
-            ReceivedCookie {
-                name: name.to_owned(),
-                raw_value: raw_value.to_owned(),
-                decoded_value: decode_value(raw_value).map(Cow::into_owned),
+        .filter_map(|c| {
+            let (name, value) = c.name_value();
+            // Always slices of `text` for a borrowed parse; checked rather
+            // than trusted, so a change in the crate can't misplace them.
+            let inside = |part: &str| text.as_bytes().as_ptr_range().contains(&part.as_ptr()) || part.is_empty();
+            if !inside(name) || !inside(value) {
+                return None;
             }
+            let name_at = offset(name);
+            let value_at = if value.is_empty() { name_at + name.len() } else { offset(value) };
+            Some(Pair {
+                name: name_at..name_at + name.len(),
+                value: value_at..value_at + value.len(),
+                decoded: decode(value),
+            })
         })
+        .collect()
+}
+
+fn decode(raw: &str) -> Decoded {
+    // Most values need no decoding: one memchr instead of a decoding pass.
+    if !raw.as_bytes().contains(&b'%') && !raw.starts_with('"') {
+        return Decoded::AsIs;
+    }
+    match decode_value(raw) {
+        Some(Cow::Borrowed(same)) if same.len() == raw.len() => Decoded::AsIs,
+        Some(value) => Decoded::Decoded(value.into_owned()),
+        None => Decoded::Undecodable,
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestCookies {
@@ -152,7 +220,7 @@ mod tests {
     fn names_values(cookies: &RequestCookies) -> Vec<(&str, &str)> {
         cookies
             .iter()
-            .map(|c| (c.name.as_str(), c.value()))
+            .map(|c| (c.name, c.value()))
             .collect()
     }
 
@@ -185,7 +253,7 @@ mod tests {
     fn undecodable_values_are_kept_raw() {
         let cookies = read(&[b"sid=%AFxyz"]);
         let sid = cookies.get("sid").unwrap();
-        assert_eq!(sid.decoded_value, None);
+        assert_eq!(sid.decoded_value(), None);
         assert_eq!(sid.value(), "%AFxyz");
     }
 
@@ -205,6 +273,20 @@ mod tests {
             HIDDEN_VALUE
         );
         assert_eq!(cookies.get("userID").unwrap().shown_value(), "alice");
+    }
+
+    #[test]
+    fn quoted_values_read_without_their_quotes_and_empty_values_are_kept() {
+        let cookies = read(&[b"q=\"bar:baz\"; e=; f=x"]);
+        assert_eq!(names_values(&cookies), [("q", "bar:baz"), ("e", ""), ("f", "x")]);
+        assert_eq!(cookies.get("q").unwrap().raw_value, "\"bar:baz\"");
+    }
+
+    #[test]
+    fn several_cookie_headers_are_read_in_order() {
+        let cookies = read(&[b"a=1", b"b=2; a=3"]);
+        assert_eq!(names_values(&cookies), [("a", "1"), ("b", "2"), ("a", "3")]);
+        assert_eq!(cookies.header_bytes(), 11);
     }
 
     #[test]

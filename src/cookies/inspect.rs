@@ -12,7 +12,7 @@ use crate::keys::KeyRing;
 /// One received cookie and what it is.
 #[derive(Debug, Clone)]
 pub struct InspectedCookie<'a> {
-    pub cookie: &'a ReceivedCookie,
+    pub cookie: ReceivedCookie<'a>,
     pub kind: CookieKind,
     /// Another cookie of the same name came earlier in the header: servers
     /// (this one included) read the first.
@@ -38,13 +38,13 @@ pub fn inspect<'a>(
     cookies
         .iter()
         .map(|cookie| {
-            let count = seen.entry(cookie.name.as_str()).or_insert(0);
+            let count = seen.entry(cookie.name).or_insert(0);
             *count += 1;
             let kind = if cookie.is_login_cookie() {
-                CookieKind::Login(login::open(ring, &cookie.name, &cookie.raw_value, now))
+                CookieKind::Login(login::open(ring, cookie.name, cookie.raw_value, now))
             } else {
                 CookieKind::Plain {
-                    decodable: cookie.decoded_value.is_some(),
+                    decodable: cookie.decoded_value().is_some(),
                 }
             };
             InspectedCookie {
@@ -87,7 +87,7 @@ mod tests {
 
         let kinds: Vec<_> = found
             .iter()
-            .map(|c| (c.cookie.name.as_str(), c.kind.clone(), c.shadowed))
+            .map(|c| (c.cookie.name, c.kind.clone(), c.shadowed))
             .collect();
         assert_eq!(
             kinds[0],

@@ -184,7 +184,7 @@ pub fn read(
     let name = cookie_name(https);
     match cookies.get(name) {
         None => LoginCookie::Absent,
-        Some(cookie) => open(ring, name, &cookie.raw_value, now),
+        Some(cookie) => open(ring, name, cookie.raw_value, now),
     }
 }
 

@@ -314,13 +314,13 @@ fn row(inspected: &InspectedCookie<'_>) -> InspectRow {
         kind
     };
     InspectRow {
-        name: cookie.name.clone(),
+        name: cookie.name.to_owned(),
         value: cookie.shown_value().to_owned(),
         bytes: cookie.size(),
         kind,
         tone,
         login: cookie.is_login_cookie(),
-        deletable: CookieName::parse(&cookie.name).is_ok(),
+        deletable: CookieName::parse(cookie.name).is_ok(),
     }
 }
 

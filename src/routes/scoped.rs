@@ -55,7 +55,7 @@ async fn cookies(
         received: received
             .iter()
             .map(|c| CookieRow {
-                name: &c.name,
+                name: c.name,
                 value: c.shown_value(),
                 bytes: c.size(),
             })
