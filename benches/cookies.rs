@@ -1,7 +1,11 @@
 //! Micro-benchmarks of the per-request cookie work: reading a Cookie header,
 //! sealing and opening the login cookie, building and checking a Set-Cookie,
 //! rendering the profile page. `cargo bench`; see docs/PERFORMANCE.md.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark set-up: a panic is a broken bench")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "benchmark set-up: a panic is a broken bench"
+)]
 
 use std::hint::black_box;
 
@@ -17,7 +21,10 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use time::{Duration, OffsetDateTime};
 
 fn cookie_header(count: usize) -> HeaderMap {
-    let header = (0..count).map(|i| format!("c{i:02}={}", "v".repeat(196))).collect::<Vec<_>>().join("; ");
+    let header = (0..count)
+        .map(|i| format!("c{i:02}={}", "v".repeat(196)))
+        .collect::<Vec<_>>()
+        .join("; ");
     let mut headers = HeaderMap::new();
     headers.insert(COOKIE, HeaderValue::from_str(&header).unwrap());
     headers
@@ -27,9 +34,13 @@ fn read_cookie_header(c: &mut Criterion) {
     let mut group = c.benchmark_group("read Cookie header");
     for count in [1, 20, 50] {
         let headers = cookie_header(count);
-        group.bench_with_input(BenchmarkId::from_parameter(format!("{count} cookies")), &headers, |b, h| {
-            b.iter(|| RequestCookies::from_headers(black_box(h)));
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{count} cookies")),
+            &headers,
+            |b, h| {
+                b.iter(|| RequestCookies::from_headers(black_box(h)));
+            },
+        );
     }
     group.finish();
 }
@@ -37,11 +48,20 @@ fn read_cookie_header(c: &mut Criterion) {
 fn login_cookie(c: &mut Criterion) {
     let ring = KeyRing::generate().unwrap();
     let now = OffsetDateTime::now_utc();
-    let claims = LoginClaims::issue(&Email::parse("ada@example.com").unwrap(), Duration::days(7), now).unwrap();
+    let claims = LoginClaims::issue(
+        &Email::parse("ada@example.com").unwrap(),
+        Duration::days(7),
+        now,
+    )
+    .unwrap();
     let sealed = login::seal(&ring, login::COOKIE_NAME, &claims).unwrap();
     let mut group = c.benchmark_group("login cookie");
-    group.bench_function("encrypt", |b| b.iter(|| login::seal(&ring, login::COOKIE_NAME, black_box(&claims)).unwrap()));
-    group.bench_function("decrypt", |b| b.iter(|| login::open(&ring, login::COOKIE_NAME, black_box(&sealed), now)));
+    group.bench_function("encrypt", |b| {
+        b.iter(|| login::seal(&ring, login::COOKIE_NAME, black_box(&claims)).unwrap())
+    });
+    group.bench_function("decrypt", |b| {
+        b.iter(|| login::open(&ring, login::COOKIE_NAME, black_box(&sealed), now))
+    });
     group.bench_function("encrypt + decrypt", |b| {
         b.iter(|| {
             let value = login::seal(&ring, login::COOKIE_NAME, black_box(&claims)).unwrap();
@@ -63,8 +83,12 @@ fn build_and_lint(c: &mut Criterion) {
             .same_site(SameSite::Strict)
     };
     let mut group = c.benchmark_group("build + lint Set-Cookie");
-    group.bench_function("userID=alice", |b| b.iter(|| prepare(black_box(&plain), &ctx, now).unwrap()));
-    group.bench_function("every attribute", |b| b.iter(|| prepare(black_box(&full), &ctx, now).unwrap()));
+    group.bench_function("userID=alice", |b| {
+        b.iter(|| prepare(black_box(&plain), &ctx, now).unwrap())
+    });
+    group.bench_function("every attribute", |b| {
+        b.iter(|| prepare(black_box(&full), &ctx, now).unwrap())
+    });
     group.finish();
 }
 
@@ -82,5 +106,11 @@ fn render_profile(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, read_cookie_header, login_cookie, build_and_lint, render_profile);
+criterion_group!(
+    benches,
+    read_cookie_header,
+    login_cookie,
+    build_and_lint,
+    render_profile
+);
 criterion_main!(benches);

@@ -27,9 +27,9 @@ pub struct ReceivedCookie<'a> {
 enum Decoded {
     /// No `%` and no quotes: the raw value is the value.
     AsIs,
-    Decoded(String),
+    Owned(String),
     /// The `%`-escapes aren't UTF-8.
-    Undecodable,
+    Invalid,
 }
 
 impl<'a> ReceivedCookie<'a> {
@@ -37,8 +37,8 @@ impl<'a> ReceivedCookie<'a> {
     pub fn decoded_value(&self) -> Option<&'a str> {
         match self.decoded {
             Decoded::AsIs => Some(self.raw_value),
-            Decoded::Decoded(value) => Some(value),
-            Decoded::Undecodable => None,
+            Decoded::Owned(value) => Some(value),
+            Decoded::Invalid => None,
         }
     }
 
@@ -168,12 +168,18 @@ fn parse_pairs(text: &str) -> Vec<Pair> {
             let (name, value) = c.name_value();
             // Always slices of `text` for a borrowed parse; checked rather
             // than trusted, so a change in the crate can't misplace them.
-            let inside = |part: &str| text.as_bytes().as_ptr_range().contains(&part.as_ptr()) || part.is_empty();
+            let inside = |part: &str| {
+                text.as_bytes().as_ptr_range().contains(&part.as_ptr()) || part.is_empty()
+            };
             if !inside(name) || !inside(value) {
                 return None;
             }
             let name_at = offset(name);
-            let value_at = if value.is_empty() { name_at + name.len() } else { offset(value) };
+            let value_at = if value.is_empty() {
+                name_at + name.len()
+            } else {
+                offset(value)
+            };
             Some(Pair {
                 name: name_at..name_at + name.len(),
                 value: value_at..value_at + value.len(),
@@ -190,8 +196,8 @@ fn decode(raw: &str) -> Decoded {
     }
     match decode_value(raw) {
         Some(Cow::Borrowed(same)) if same.len() == raw.len() => Decoded::AsIs,
-        Some(value) => Decoded::Decoded(value.into_owned()),
-        None => Decoded::Undecodable,
+        Some(value) => Decoded::Owned(value.into_owned()),
+        None => Decoded::Invalid,
     }
 }
 
@@ -218,10 +224,7 @@ mod tests {
     }
 
     fn names_values(cookies: &RequestCookies) -> Vec<(&str, &str)> {
-        cookies
-            .iter()
-            .map(|c| (c.name, c.value()))
-            .collect()
+        cookies.iter().map(|c| (c.name, c.value())).collect()
     }
 
     #[test]
@@ -278,7 +281,10 @@ mod tests {
     #[test]
     fn quoted_values_read_without_their_quotes_and_empty_values_are_kept() {
         let cookies = read(&[b"q=\"bar:baz\"; e=; f=x"]);
-        assert_eq!(names_values(&cookies), [("q", "bar:baz"), ("e", ""), ("f", "x")]);
+        assert_eq!(
+            names_values(&cookies),
+            [("q", "bar:baz"), ("e", ""), ("f", "x")]
+        );
         assert_eq!(cookies.get("q").unwrap().raw_value, "\"bar:baz\"");
     }
 
