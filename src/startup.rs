@@ -31,10 +31,20 @@ impl Application {
         let (ring, source) = keys::load_or_create(&config.data_dir, config.env_keys.as_deref())
             .context("could not load the login-cookie key ring")?;
         tracing::info!(key_ring = %source, current_key = %ring.current().id(), keys = ring.keys().len(), "key ring loaded");
-        let revocations = Revocations::open_sqlite(&config.data_dir)
+        let revocations = Revocations::open(&config.revocations, &config.data_dir)
             .await
             .context("could not open the revocation store")?;
-        tracing::info!(store = %revocations.describe(), "revocation store ready");
+        match revocations.ping().await {
+            Ok(()) => tracing::info!(store = %revocations.describe(), "revocation store ready"),
+            // Start anyway: replicas may come up before Redis does. Until it
+            // answers, /readyz says 503 and logins are refused with a page
+            // that says why; it recovers by itself.
+            Err(err) => tracing::warn!(
+                store = %revocations.describe(),
+                error = %err,
+                "revocation store unreachable at start: logins are refused (503) until it answers"
+            ),
+        }
         let listener = TcpListener::bind(&config.addr)
             .await
             .with_context(|| format!("could not listen on {}", config.addr))?;
