@@ -12,6 +12,7 @@ mod hostile;
 mod inspector;
 mod json_api;
 mod login;
+mod ops;
 mod pages;
 mod scoped;
 mod security;
