@@ -74,19 +74,65 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves; then refuses new connections, lets
+    /// in-flight requests finish for up to `--shutdown-grace`, and leaves the
+    /// revocation store complete. Past the grace it returns an error naming
+    /// how many requests were cut off, so the exit status says so.
     pub async fn run_until_stopped<F>(self, shutdown: F) -> std::io::Result<()>
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        tracing::info!("cookie-lab listening on http://{}", self.local_addr);
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+        let Self {
+            listener,
+            local_addr,
+            router,
+            state,
+        } = self;
+        let grace = state.config.shutdown_grace;
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        };
+        tracing::info!("cookie-lab listening on http://{local_addr}");
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(signal)
+        .into_future();
+        let grace_over = async move {
+            if stopped.await.is_err() {
+                // The signal future was dropped without firing: serve ended
+                // some other way, and that branch wins.
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        };
+        let outcome = tokio::select! {
+            served = serve => served,
+            () = grace_over => {
+                let cut_off = state.metrics.in_flight_now();
+                tracing::error!(cut_off, grace = ?grace, "shutdown grace ran out: exiting with requests still in flight");
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "the shutdown grace ({}) ran out with {cut_off} request(s) still in flight",
+                        humantime::format_duration(grace)
+                    ),
+                ))
+            }
+        };
+        match state.revocations.close().await {
+            Ok(()) => {
+                tracing::info!(store = %state.revocations.describe(), "revocation store closed")
+            }
+            Err(err) => tracing::error!(error = %err, "could not flush the revocation store"),
+        }
+        if outcome.is_ok() {
+            tracing::info!("shut down: every in-flight request was answered");
+        }
+        outcome
     }
 }
 

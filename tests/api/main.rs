@@ -16,3 +16,4 @@ mod ops;
 mod pages;
 mod scoped;
 mod security;
+mod shutdown;
