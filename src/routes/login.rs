@@ -76,6 +76,15 @@ async fn login(
         )
         .with_link("/login", "Try again"));
     }
+    // Fail closed here too, although a login reads no revocation: a fresh
+    // session id can't be revoked yet. But while the store is unreachable
+    // this session could not be logged out (logout must record the id, and
+    // would answer 503), and every page that checks the login answers 503
+    // anyway. Handing out a cookie now would only create a session its owner
+    // can't end; saying so before the cookie is set is clearer.
+    if let Err(err) = state.revocations.ping().await {
+        return Err(store_unavailable(&err).with_link("/login", "Try again"));
+    }
     state.throttle.record_success(email.as_str());
     state.metrics.login_succeeded();
     let now = OffsetDateTime::now_utc();

@@ -16,4 +16,5 @@ mod ops;
 mod pages;
 mod scoped;
 mod security;
+mod shared_revocations;
 mod shutdown;
