@@ -78,11 +78,20 @@ impl Revocations {
         }
     }
 
-    /// Whether the store answers right now: for /readyz, and before a login
-    /// is issued.
+    /// Whether the store answers right now: for /readyz.
     pub async fn ping(&self) -> Result<(), RevocationError> {
         match self {
             Self::Sqlite(store) => store.ping().await,
+            Self::Redis(store) => store.ping().await,
+        }
+    }
+
+    /// Before a login is issued: could this session be revoked later? SQLite
+    /// lives in this process, opened at start-up, so it is not asked (a
+    /// write that fails still fails the logout); Redis is asked with a PING.
+    pub async fn ready_to_revoke(&self) -> Result<(), RevocationError> {
+        match self {
+            Self::Sqlite(_) => Ok(()),
             Self::Redis(store) => store.ping().await,
         }
     }

@@ -82,7 +82,7 @@ async fn login(
     // would answer 503), and every page that checks the login answers 503
     // anyway. Handing out a cookie now would only create a session its owner
     // can't end; saying so before the cookie is set is clearer.
-    if let Err(err) = state.revocations.ping().await {
+    if let Err(err) = state.revocations.ready_to_revoke().await {
         return Err(store_unavailable(&err).with_link("/login", "Try again"));
     }
     state.throttle.record_success(email.as_str());
