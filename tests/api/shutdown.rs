@@ -78,6 +78,37 @@ impl Server {
         log
     }
 
+    /// Waits until the server is answering `requests` besides the /metrics
+    /// request that asks: a request sent earlier has then been read and
+    /// reached its handler, whatever the machine's load.
+    fn wait_until_in_flight(&self, requests: u32) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut stream = TcpStream::connect(&self.addr).unwrap();
+            write!(
+                stream,
+                "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                self.addr
+            )
+            .unwrap();
+            let mut text = String::new();
+            stream.read_to_string(&mut text).unwrap();
+            let in_flight = text
+                .lines()
+                .find_map(|l| l.strip_prefix("cookie_lab_http_requests_in_flight "))
+                .and_then(|n| n.trim().parse::<u32>().ok());
+            if in_flight == Some(requests + 1) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{in_flight:?} requests in flight, waited for {}",
+                requests + 1
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until connecting is refused: the listener is closed.
     fn wait_until_refusing(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -158,8 +189,7 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
     );
     let body = "userID=still-in-flight";
     let mut slow = start_slow_post(&server.addr, body);
-    // Let the server read the head and start on the request.
-    std::thread::sleep(Duration::from_millis(300));
+    server.wait_until_in_flight(1);
 
     server.sigterm();
     server.wait_until_refusing();
@@ -189,15 +219,15 @@ fn past_the_grace_the_process_exits_anyway_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), "1s");
     let _stuck = start_slow_post(&server.addr, "userID=never-finished");
-    std::thread::sleep(Duration::from_millis(300));
+    server.wait_until_in_flight(1);
     let signalled = Instant::now();
 
     server.sigterm();
-    let status = server.exit_within(Duration::from_secs(5));
+    let status = server.exit_within(Duration::from_secs(10));
 
     let took = signalled.elapsed();
     assert!(
-        (Duration::from_millis(900)..Duration::from_secs(4)).contains(&took),
+        (Duration::from_millis(900)..Duration::from_secs(8)).contains(&took),
         "exited after {took:?}"
     );
     assert_eq!(
