@@ -91,13 +91,13 @@ pub struct ServeArgs {
 
     /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish
     /// (new connections are refused at once); then the process exits anyway.
-    #[arg(long, env = "COOKIE_LAB_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "COOKIE_LAB_SHUTDOWN_GRACE", default_value = "10s", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
     /// This replica's name, sent as `X-Served-By` on every response so you can
     /// tell replicas apart behind a load balancer (letters, digits, `.`, `_`,
     /// `-`, `:`; at most 64). No header when unset.
-    #[arg(long, env = "COOKIE_LAB_REPLICA_NAME")]
+    #[arg(long, env = "COOKIE_LAB_REPLICA_NAME", value_name = "NAME")]
     pub replica_name: Option<String>,
 
     /// Log line format: text for people, json for log shippers.

@@ -9,6 +9,7 @@ use axum::routing::get;
 use super::no_store;
 use crate::error::PageError;
 use crate::metrics;
+use crate::revocation::RevocationError;
 use crate::state::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -45,10 +46,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not ready: logins can't be checked",
-                format!(
-                    "revocation store: unreachable ({}): {err}",
-                    state.revocations.kind()
-                ),
+                match &err {
+                    RevocationError::Unavailable(why) => format!(
+                        "revocation store: unreachable ({}): {why}",
+                        state.revocations.kind()
+                    ),
+                },
             )
         }
     };
