@@ -31,11 +31,7 @@ pub(crate) struct RedisServer {
 
 impl RedisServer {
     pub(crate) async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        Self::start_on(port).await
+        Self::start_on(free_port_below_the_ephemeral_range()).await
     }
 
     /// Starts (again) on `port`, e.g. after [`Self::stop`].
@@ -111,6 +107,27 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A free port that the kernel never hands out as the source port of an
+/// outgoing connection, so it stays free while Redis is down between a kill
+/// and a restart (other tests open connections all the time).
+fn free_port_below_the_ephemeral_range() -> u16 {
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
+        .max(10_100);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+        ^ std::process::id();
+    let span = u32::from(low - 10_000);
+    (0..span)
+        .map(|i| 10_000 + u16::try_from((seed.wrapping_add(i.wrapping_mul(7919))) % span).unwrap())
+        .find(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
 
 /// A replica: its own data dir, the shared keys and the shared Redis.
