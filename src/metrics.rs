@@ -159,7 +159,7 @@ impl Metrics {
         let login_failures = Counter::default();
         registry.register(
             "login_failures",
-            "Logins refused for a wrong email or password",
+            "Logins refused for a wrong password",
             login_failures.clone(),
         );
         let login_throttled = Family::<ByLabels, Counter>::default();
