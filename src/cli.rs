@@ -76,6 +76,30 @@ pub struct ServeArgs {
     #[arg(long, env = "COOKIE_LAB_TRUST_PROXY")]
     pub trust_proxy: bool,
 
+    /// Where logged-out sessions are recorded: `sqlite` (revocations.sqlite3
+    /// in the data dir, for one server) or a Redis URL such as
+    /// redis://127.0.0.1:6379/0, shared by every replica behind one load
+    /// balancer. Prefer the environment variable when the URL holds a password.
+    #[arg(
+        long,
+        env = "COOKIE_LAB_REVOCATIONS",
+        default_value = "sqlite",
+        hide_env_values = true,
+        value_name = "sqlite|redis://HOST:PORT[/DB]"
+    )]
+    pub revocations: String,
+
+    /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish
+    /// (new connections are refused at once); then the process exits anyway.
+    #[arg(long, env = "COOKIE_LAB_SHUTDOWN_GRACE", default_value = "10s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// This replica's name, sent as `X-Served-By` on every response so you can
+    /// tell replicas apart behind a load balancer (letters, digits, `.`, `_`,
+    /// `-`, `:`; at most 64). No header when unset.
+    #[arg(long, env = "COOKIE_LAB_REPLICA_NAME", value_name = "NAME")]
+    pub replica_name: Option<String>,
+
     /// Log line format: text for people, json for log shippers.
     #[arg(long, env = "COOKIE_LAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -160,6 +184,9 @@ mod tests {
         assert_eq!(cli.serve.addr, "127.0.0.1:5000");
         assert_eq!(cli.serve.demo_password, "code");
         assert_eq!(cli.serve.session_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(cli.serve.revocations, "sqlite");
+        assert_eq!(cli.serve.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(cli.serve.replica_name, None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -19,6 +20,95 @@ pub struct Config {
     pub session_ttl: time::Duration,
     pub trust_proxy: bool,
     pub log_format: LogFormat,
+    /// Where logged-out sessions are recorded.
+    pub revocations: RevocationStore,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// Sent as `X-Served-By` when set; checked to be a valid header value.
+    pub replica_name: Option<String>,
+}
+
+/// The revocation store named by `--revocations`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum RevocationStore {
+    /// `revocations.sqlite3` in the data dir: durable, but one server's own.
+    #[default]
+    Sqlite,
+    /// A Redis server shared by every replica.
+    Redis(RedisTarget),
+}
+
+/// A Redis URL that the redis crate accepts. Its password, if any, never
+/// shows: `Display` and `Debug` give only the address and database.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisTarget {
+    url: String,
+    shown: String,
+}
+
+impl RedisTarget {
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let client = redis::Client::open(url).map_err(|err| {
+            // The redis crate's message never repeats the URL, so no
+            // password can leak through it.
+            ConfigError::Revocations(format!("that Redis URL doesn't work: {err}"))
+        })?;
+        let info = client.get_connection_info();
+        let shown = format!("redis://{}/{}", info.addr(), info.redis_settings().db());
+        Ok(Self {
+            url: url.to_owned(),
+            shown,
+        })
+    }
+
+    /// The URL as given, password included: only for connecting.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl fmt::Display for RedisTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedisTarget({})", self.shown)
+    }
+}
+
+impl fmt::Debug for RevocationStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite => f.write_str("Sqlite"),
+            Self::Redis(target) => write!(f, "Redis({target})"),
+        }
+    }
+}
+
+impl RevocationStore {
+    /// `sqlite`, or a `redis://` / `redis+unix://` URL.
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        let value = value.trim();
+        if value.eq_ignore_ascii_case("sqlite") {
+            return Ok(Self::Sqlite);
+        }
+        let scheme = value.split_once("://").map(|(scheme, _)| scheme);
+        match scheme {
+            Some("redis" | "redis+unix" | "unix") => Ok(Self::Redis(RedisTarget::parse(value)?)),
+            Some("rediss") => Err(ConfigError::Revocations(
+                "rediss:// (Redis over TLS) is not built in; reach Redis over a private network or a TLS tunnel \
+                 and use redis://"
+                    .to_owned(),
+            )),
+            // Don't echo the value: it may be a URL with a password in it.
+            _ => Err(ConfigError::Revocations(
+                "expected `sqlite` or a redis:// URL such as redis://127.0.0.1:6379/0".to_owned(),
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -29,11 +119,21 @@ pub enum ConfigError {
         "--session-ttl must be between 1 minute and 400 days (browsers keep cookies at most 400 days), got {0}"
     )]
     SessionTtl(String),
+    #[error("--revocations: {0}")]
+    Revocations(String),
+    #[error("--shutdown-grace must be at most 10 minutes, got {0}")]
+    ShutdownGrace(String),
+    #[error(
+        "--replica-name must be 1 to 64 letters, digits, '.', '_', '-' or ':' (it is sent as a header), got {0:?}"
+    )]
+    ReplicaName(String),
 }
 
 impl Config {
     pub const MIN_SESSION_TTL: time::Duration = time::Duration::minutes(1);
     pub const MAX_SESSION_TTL: time::Duration = time::Duration::days(400);
+    /// Longer than any orchestrator waits between SIGTERM and SIGKILL.
+    pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(600);
 
     pub fn from_args(args: ServeArgs) -> Result<Self, ConfigError> {
         if args.demo_password.is_empty() {
@@ -45,7 +145,21 @@ impl Config {
             .ok_or_else(|| {
                 ConfigError::SessionTtl(humantime::format_duration(args.session_ttl).to_string())
             })?;
+        if args.shutdown_grace > Self::MAX_SHUTDOWN_GRACE {
+            return Err(ConfigError::ShutdownGrace(
+                humantime::format_duration(args.shutdown_grace).to_string(),
+            ));
+        }
+        let replica_name = args.replica_name.filter(|n| !n.is_empty());
+        if let Some(name) = &replica_name
+            && !is_replica_name(name)
+        {
+            return Err(ConfigError::ReplicaName(name.clone()));
+        }
         Ok(Self {
+            revocations: RevocationStore::parse(&args.revocations)?,
+            shutdown_grace: args.shutdown_grace,
+            replica_name,
             addr: args.addr,
             data_dir: args.data_dir,
             demo_password: Password::new(args.demo_password),
@@ -67,8 +181,18 @@ impl fmt::Debug for Config {
             .field("session_ttl", &self.session_ttl)
             .field("trust_proxy", &self.trust_proxy)
             .field("log_format", &self.log_format)
+            .field("revocations", &self.revocations)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("replica_name", &self.replica_name)
             .finish()
     }
+}
+
+fn is_replica_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
 }
 
 #[cfg(test)]
@@ -105,6 +229,61 @@ mod tests {
             Config::from_args(args(&["--session-ttl", "401days"])),
             Err(ConfigError::SessionTtl(_))
         ));
+    }
+
+    #[test]
+    fn the_revocation_store_is_sqlite_or_a_redis_url() {
+        assert_eq!(
+            Config::from_args(args(&[])).unwrap().revocations,
+            RevocationStore::Sqlite
+        );
+        let config = Config::from_args(args(&[
+            "--revocations",
+            "redis://:hunter2@127.0.0.1:6390/2",
+        ]))
+        .unwrap();
+        let RevocationStore::Redis(target) = &config.revocations else {
+            panic!("expected Redis, got {:?}", config.revocations);
+        };
+        assert_eq!(target.to_string(), "redis://127.0.0.1:6390/2");
+        assert_eq!(target.url(), "redis://:hunter2@127.0.0.1:6390/2");
+        assert!(!format!("{config:?}").contains("hunter2"));
+        for bad in [
+            "postgres://db",
+            "redis",
+            "rediss://127.0.0.1:6390",
+            "redis://:pw@host:notaport",
+        ] {
+            let err = Config::from_args(args(&["--revocations", bad])).unwrap_err();
+            assert!(matches!(err, ConfigError::Revocations(_)), "{bad}: {err}");
+            assert!(!err.to_string().contains("pw@"), "{err}");
+        }
+    }
+
+    #[test]
+    fn shutdown_grace_and_replica_name_are_checked() {
+        let config = Config::from_args(args(&[
+            "--shutdown-grace",
+            "2s",
+            "--replica-name",
+            "web-1.eu:a_b",
+        ]))
+        .unwrap();
+        assert_eq!(config.shutdown_grace, Duration::from_secs(2));
+        assert_eq!(config.replica_name.as_deref(), Some("web-1.eu:a_b"));
+        assert!(matches!(
+            Config::from_args(args(&["--shutdown-grace", "11m"])),
+            Err(ConfigError::ShutdownGrace(_))
+        ));
+        for bad in ["has space", "line\nbreak", &"x".repeat(65)] {
+            assert!(
+                matches!(
+                    Config::from_args(args(&["--replica-name", bad])),
+                    Err(ConfigError::ReplicaName(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

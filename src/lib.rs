@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod keys;
 pub mod lint;
+pub mod metrics;
 pub mod revocation;
 pub mod routes;
 pub mod security;

@@ -23,6 +23,7 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::PageError;
+use crate::metrics::RecordLayer;
 use crate::security::{cross_site, limits, proxy};
 use crate::state::AppState;
 
@@ -36,8 +37,18 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The whole application: every route, plus logging, limits and headers.
+/// Names the replica that answered, when `--replica-name` is set.
+const X_SERVED_BY: HeaderName = HeaderName::from_static("x-served-by");
+
+/// The whole application: every route, plus logging, metrics, limits and
+/// headers.
 pub fn app(state: AppState) -> Router {
+    // The name was checked at start-up to be a valid header value.
+    let served_by = state
+        .config
+        .replica_name
+        .as_deref()
+        .and_then(|name| HeaderValue::from_str(name).ok());
     Router::new()
         .merge(basics::router())
         .merge(scoped::router())
@@ -61,6 +72,11 @@ pub fn app(state: AppState) -> Router {
                         )
                         .on_failure(DefaultOnFailure::new()),
                 )
+                // Outside the layers that answer on their own (431, 403, 408),
+                // so their answers are counted too.
+                .layer(RecordLayer::new(state.metrics.clone()))
+                // `None` adds nothing: without a name there is no header.
+                .layer(SetResponseHeaderLayer::overriding(X_SERVED_BY, served_by))
                 // Outside everything else, so error pages from the layers
                 // below carry the security headers too.
                 .layer(security_header(

@@ -28,14 +28,18 @@ pub async fn revoked_or(
     found: LoginCookie,
     now: OffsetDateTime,
 ) -> Result<LoginCookie, RevocationError> {
-    if let LoginCookie::Valid { claims, .. } = &found
-        && state.revocations.is_revoked(&claims.sid, now).await?
-    {
-        return Ok(LoginCookie::Revoked {
-            claims: claims.clone(),
-        });
-    }
-    Ok(found)
+    let checked = match &found {
+        LoginCookie::Valid { claims, .. }
+            if state.revocations.is_revoked(&claims.sid, now).await? =>
+        {
+            LoginCookie::Revoked {
+                claims: claims.clone(),
+            }
+        }
+        _ => found,
+    };
+    state.metrics.login_cookie_read(&checked);
+    Ok(checked)
 }
 
 /// The page for "can't check logins right now": 503, and nobody let in.

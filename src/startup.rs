@@ -31,10 +31,20 @@ impl Application {
         let (ring, source) = keys::load_or_create(&config.data_dir, config.env_keys.as_deref())
             .context("could not load the login-cookie key ring")?;
         tracing::info!(key_ring = %source, current_key = %ring.current().id(), keys = ring.keys().len(), "key ring loaded");
-        let revocations = Revocations::open_sqlite(&config.data_dir)
+        let revocations = Revocations::open(&config.revocations, &config.data_dir)
             .await
             .context("could not open the revocation store")?;
-        tracing::info!(store = %revocations.describe(), "revocation store ready");
+        match revocations.ping().await {
+            Ok(()) => tracing::info!(store = %revocations.describe(), "revocation store ready"),
+            // Start anyway: replicas may come up before Redis does. Until it
+            // answers, /readyz says 503 and logins are refused with a page
+            // that says why; it recovers by itself.
+            Err(err) => tracing::warn!(
+                store = %revocations.describe(),
+                error = %err,
+                "revocation store unreachable at start: logins are refused (503) until it answers"
+            ),
+        }
         let listener = TcpListener::bind(&config.addr)
             .await
             .with_context(|| format!("could not listen on {}", config.addr))?;
@@ -64,19 +74,65 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves; then refuses new connections, lets
+    /// in-flight requests finish for up to `--shutdown-grace`, and leaves the
+    /// revocation store complete. Past the grace it returns an error naming
+    /// how many requests were cut off, so the exit status says so.
     pub async fn run_until_stopped<F>(self, shutdown: F) -> std::io::Result<()>
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        tracing::info!("cookie-lab listening on http://{}", self.local_addr);
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+        let Self {
+            listener,
+            local_addr,
+            router,
+            state,
+        } = self;
+        let grace = state.config.shutdown_grace;
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        };
+        tracing::info!("cookie-lab listening on http://{local_addr}");
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(signal)
+        .into_future();
+        let grace_over = async move {
+            if stopped.await.is_err() {
+                // The signal future was dropped without firing: serve ended
+                // some other way, and that branch wins.
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        };
+        let outcome = tokio::select! {
+            served = serve => served,
+            () = grace_over => {
+                let cut_off = state.metrics.in_flight_now();
+                tracing::error!(cut_off, grace = ?grace, "shutdown grace ran out: exiting with requests still in flight");
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "the shutdown grace ({}) ran out with {cut_off} request(s) still in flight",
+                        humantime::format_duration(grace)
+                    ),
+                ))
+            }
+        };
+        match state.revocations.close().await {
+            Ok(()) => {
+                tracing::info!(store = %state.revocations.describe(), "revocation store closed")
+            }
+            Err(err) => tracing::error!(error = %err, "could not flush the revocation store"),
+        }
+        if outcome.is_ok() {
+            tracing::info!("shut down: every in-flight request was answered");
+        }
+        outcome
     }
 }
 

@@ -3,11 +3,13 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::keys::KeyRing;
+use crate::metrics::Metrics;
 use crate::revocation::Revocations;
 use crate::security::throttle::LoginThrottle;
 
 /// What every handler can reach: validated config, the key ring, the
-/// revocation store and the login throttle. Cheap to clone (one `Arc`).
+/// revocation store, the login throttle and the metrics. Cheap to clone (one
+/// `Arc`).
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -16,11 +18,14 @@ pub struct Shared {
     pub keys: KeyRing,
     pub revocations: Revocations,
     pub throttle: LoginThrottle,
+    pub metrics: Metrics,
 }
 
 impl AppState {
     pub fn new(config: Config, keys: KeyRing, revocations: Revocations) -> Self {
+        let metrics = Metrics::new(config.replica_name.as_deref());
         Self(Arc::new(Shared {
+            metrics,
             config,
             keys,
             revocations,

@@ -1,17 +1,21 @@
 use std::convert::Infallible;
 use std::net::IpAddr;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 
+use crate::metrics::Metrics;
+
 /// Where a cookie is being set: the request's host and whether the page was
 /// served over HTTPS. Browsers judge Domain, Secure and the name prefixes
-/// against these.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// against these. In a request it also carries the server's metrics, so that
+/// every cookie [`prepare`](super::prepare) refuses is counted.
+#[derive(Debug, Clone)]
 pub struct CookieContext {
     host: String,
     https: bool,
+    metrics: Option<Metrics>,
 }
 
 /// Marks a request that arrived over HTTPS (set by whatever knows: a TLS
@@ -25,6 +29,7 @@ impl CookieContext {
         Self {
             host: normalise_host(host),
             https,
+            metrics: None,
         }
     }
 
@@ -34,7 +39,18 @@ impl CookieContext {
         Self {
             host: String::new(),
             https,
+            metrics: None,
         }
+    }
+
+    /// Counts refusals in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_ref()
     }
 
     pub fn host_is_unknown(&self) -> bool {
@@ -81,10 +97,14 @@ fn normalise_host(host: &str) -> String {
     without_port.trim_end_matches('.').to_ascii_lowercase()
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for CookieContext {
+impl<S> FromRequestParts<S> for CookieContext
+where
+    S: Send + Sync,
+    Metrics: FromRef<S>,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let host = parts
             .headers
             .get(HOST)
@@ -92,7 +112,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CookieContext {
             .or_else(|| parts.uri.host())
             .unwrap_or("localhost");
         let https = parts.extensions.get::<ServedOverHttps>().is_some();
-        Ok(Self::new(host, https))
+        Ok(Self::new(host, https).with_metrics(Metrics::from_ref(state)))
     }
 }
 

@@ -55,6 +55,9 @@ pub fn prepare(
         findings,
     };
     if findings.iter().any(Finding::is_error) {
+        if let Some(metrics) = ctx.metrics() {
+            metrics.cookie_refused(&findings);
+        }
         return Err(refuse(findings));
     }
     // The rules rule out control characters, so this cannot fail; if it ever

@@ -56,6 +56,7 @@ async fn login(
     let attempt = std::time::Instant::now();
     if let Err(throttled) = state.throttle.check(client, email.as_str(), attempt) {
         tracing::warn!(by = throttled.by.label(), "login throttled");
+        state.metrics.login_throttled(throttled.by);
         return Ok(too_many_attempts(throttled));
     }
     if !state
@@ -67,6 +68,7 @@ async fn login(
             .throttle
             .record_failure(client, email.as_str(), attempt);
         tracing::info!("login refused: wrong password");
+        state.metrics.login_failed();
         return Err(PageError::new(
             StatusCode::UNAUTHORIZED,
             "Login failed",
@@ -74,7 +76,17 @@ async fn login(
         )
         .with_link("/login", "Try again"));
     }
+    // Fail closed here too, although a login reads no revocation: a fresh
+    // session id can't be revoked yet. But while the store is unreachable
+    // this session could not be logged out (logout must record the id, and
+    // would answer 503), and every page that checks the login answers 503
+    // anyway. Handing out a cookie now would only create a session its owner
+    // can't end; saying so before the cookie is set is clearer.
+    if let Err(err) = state.revocations.ready_to_revoke().await {
+        return Err(store_unavailable(&err).with_link("/login", "Try again"));
+    }
     state.throttle.record_success(email.as_str());
+    state.metrics.login_succeeded();
     let now = OffsetDateTime::now_utc();
     let claims =
         LoginClaims::issue(&email, state.config.session_ttl, now).map_err(PageError::internal)?;
@@ -165,7 +177,9 @@ async fn logout(
     let now = OffsetDateTime::now_utc();
     // Read without the revocation check: revoking again is harmless, and an
     // unreachable store must fail the logout, not skip the revocation.
-    if let LoginCookie::Valid { claims, .. } = login::read(&state.keys, &cookies, ctx.https(), now)
+    let found = login::read(&state.keys, &cookies, ctx.https(), now);
+    state.metrics.login_cookie_read(&found);
+    if let LoginCookie::Valid { claims, .. } = found
         && let Err(err) = state.revocations.revoke(&claims.sid, claims.exp).await
     {
         // Clearing only the browser's copy would leave copies working:

@@ -535,6 +535,9 @@ impl TestServer {
             session_ttl: time::Duration::days(7),
             trust_proxy: false,
             log_format: LogFormat::Text,
+            revocations: Default::default(),
+            shutdown_grace: std::time::Duration::from_secs(10),
+            replica_name: None,
         };
         if std::env::var_os("TEST_LOG").is_some() {
             cookie_lab::telemetry::init(LogFormat::Text);

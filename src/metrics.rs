@@ -1,0 +1,371 @@
+//! Metrics for Prometheus at `/metrics` (the OpenMetrics text format, which
+//! Prometheus reads): requests by route and status, latency, login cookies
+//! refused by reason, cookies refused by lint rule, logins, failures and
+//! throttles.
+//!
+//! One [`Metrics`] per server (in [`crate::state::AppState`]), so servers in
+//! one process (the tests) count apart. Labels are the route *template*
+//! (`/api/cookies/set/{name}/{value}`), never the raw path: paths can carry
+//! cookie values. The per-request cost is kept to two hash-map lookups under
+//! a read lock and a few atomic adds: no allocation once a label set exists,
+//! and no mutex (the stock histogram has one, so latency uses [`histogram`]).
+
+mod histogram;
+mod layer;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRef, MatchedPath};
+use axum::http::Method;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::cookies::login::LoginCookie;
+use crate::cookies::{Finding, Rule, Severity};
+use crate::security::throttle::ThrottledBy;
+use crate::state::AppState;
+pub use histogram::LatencyHistogram;
+pub use layer::RecordLayer;
+
+/// The `Content-Type` of `/metrics`.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Every metric of one server. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, LatencyHistogram>,
+    in_flight: Gauge,
+    login_cookies_rejected: Family<ReasonLabels, Counter>,
+    cookies_refused: Family<RuleLabels, Counter>,
+    logins: Counter,
+    login_failures: Counter,
+    login_throttled: Family<ByLabels, Counter>,
+}
+
+/// The route a request matched: its template, or none (a 404 from the
+/// fallback). Never the request's own path.
+#[derive(Clone, Debug)]
+pub enum Route {
+    Matched(MatchedPath),
+    Unmatched,
+}
+
+impl Route {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Matched(path) => path.as_str(),
+            Self::Unmatched => "unmatched",
+        }
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Route {}
+
+impl std::hash::Hash for Route {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> fmt::Result {
+        fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: Route,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: Route,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    rule: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ByLabels {
+    by: &'static str,
+}
+
+/// Why a login cookie did not log anyone in: `LoginCookie::label()` of each
+/// refused kind.
+const REJECTION_REASONS: [&str; 4] = ["tampered", "expired", "revoked", "unknown_key"];
+
+impl Metrics {
+    pub fn new(replica_name: Option<&str>) -> Self {
+        let mut registry = Registry::with_prefix("cookie_lab");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route template and status",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabels, LatencyHistogram>::default();
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time from request to response head, by route template",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            "http_requests_in_flight",
+            "Requests being answered right now",
+            in_flight.clone(),
+        );
+        let login_cookies_rejected = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "login_cookies_rejected",
+            "Login cookies that did not log anyone in, by reason",
+            login_cookies_rejected.clone(),
+        );
+        let cookies_refused = Family::<RuleLabels, Counter>::default();
+        registry.register(
+            "cookies_refused",
+            "Cookies not sent because a browser would drop them, by the rule that refused them",
+            cookies_refused.clone(),
+        );
+        let logins = Counter::default();
+        registry.register("logins", "Successful logins", logins.clone());
+        let login_failures = Counter::default();
+        registry.register(
+            "login_failures",
+            "Logins refused for a wrong password",
+            login_failures.clone(),
+        );
+        let login_throttled = Family::<ByLabels, Counter>::default();
+        registry.register(
+            "login_throttled",
+            "Logins refused with 429 after too many failures, by client address or email",
+            login_throttled.clone(),
+        );
+        let mut build = vec![("version", env!("CARGO_PKG_VERSION").to_owned())];
+        if let Some(name) = replica_name {
+            build.push(("replica", name.to_owned()));
+        }
+        registry.register("build", "This build of cookie-lab", Info::new(build));
+
+        // Every label value that can occur, at zero, so a dashboard sees a
+        // flat line instead of a missing series until the first event.
+        for reason in REJECTION_REASONS {
+            drop(login_cookies_rejected.get_or_create(&ReasonLabels { reason }));
+        }
+        for rule in Rule::ALL
+            .into_iter()
+            .filter(|r| r.severity() == Severity::Error)
+        {
+            drop(cookies_refused.get_or_create(&RuleLabels { rule: rule.id() }));
+        }
+        for by in [ThrottledBy::Client, ThrottledBy::Email] {
+            drop(login_throttled.get_or_create(&ByLabels { by: by.label() }));
+        }
+
+        Self(Arc::new(Inner {
+            registry,
+            requests,
+            latency,
+            in_flight,
+            login_cookies_rejected,
+            cookies_refused,
+            logins,
+            login_failures,
+            login_throttled,
+        }))
+    }
+
+    /// One answered request.
+    pub fn record_request(&self, method: &'static str, route: &Route, status: u16, took: Duration) {
+        let inner = &self.0;
+        inner
+            .requests
+            .get_or_create(&RequestLabels {
+                method,
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        inner
+            .latency
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(took);
+    }
+
+    fn in_flight(&self) -> &Gauge {
+        &self.0.in_flight
+    }
+
+    /// Requests being answered right now.
+    pub fn in_flight_now(&self) -> i64 {
+        self.0.in_flight.get()
+    }
+
+    /// Counts a login cookie that was presented but logs nobody in; valid
+    /// and absent ones are not rejections.
+    pub fn login_cookie_read(&self, found: &LoginCookie) {
+        match found {
+            LoginCookie::Absent | LoginCookie::Valid { .. } => {}
+            LoginCookie::Tampered
+            | LoginCookie::Expired { .. }
+            | LoginCookie::UnknownKey { .. }
+            | LoginCookie::Revoked { .. } => {
+                self.0
+                    .login_cookies_rejected
+                    .get_or_create(&ReasonLabels {
+                        reason: found.label(),
+                    })
+                    .inc();
+            }
+        }
+    }
+
+    /// Counts a cookie refused by `cookies::prepare`, once per rule that
+    /// refused it (a cookie can break several).
+    pub fn cookie_refused(&self, findings: &[Finding]) {
+        let mut counted: Vec<Rule> = Vec::new();
+        for finding in findings.iter().filter(|f| f.is_error()) {
+            if !counted.contains(&finding.rule) {
+                counted.push(finding.rule);
+                self.0
+                    .cookies_refused
+                    .get_or_create(&RuleLabels {
+                        rule: finding.rule.id(),
+                    })
+                    .inc();
+            }
+        }
+    }
+
+    pub fn login_succeeded(&self) {
+        self.0.logins.inc();
+    }
+
+    pub fn login_failed(&self) {
+        self.0.login_failures.inc();
+    }
+
+    pub fn login_throttled(&self, by: ThrottledBy) {
+        self.0
+            .login_throttled
+            .get_or_create(&ByLabels { by: by.label() })
+            .inc();
+    }
+
+    /// Everything, in the OpenMetrics text format.
+    pub fn encode(&self) -> Result<String, fmt::Error> {
+        let mut text = String::with_capacity(16 * 1024);
+        prometheus_client::encoding::text::encode(&mut text, &self.0.registry)?;
+        Ok(text)
+    }
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+/// A fixed set of values: a label can't grow with whatever method a client
+/// makes up.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_reason_and_rule_starts_at_zero() {
+        let text = Metrics::new(Some("web-1")).encode().unwrap();
+
+        for reason in REJECTION_REASONS {
+            assert!(
+                text.contains(&format!(
+                    "cookie_lab_login_cookies_rejected_total{{reason=\"{reason}\"}} 0"
+                )),
+                "{text}"
+            );
+        }
+        assert!(
+            text.contains("cookie_lab_cookies_refused_total{rule=\"samesite-none-insecure\"} 0")
+        );
+        assert!(
+            !text.contains("rule=\"lifetime-capped\""),
+            "warnings never refuse a cookie"
+        );
+        assert!(text.contains("cookie_lab_build_info{version=\"0.1.0\",replica=\"web-1\"} 1"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn a_cookie_breaking_one_rule_twice_counts_once() {
+        let metrics = Metrics::new(None);
+        let finding = |rule| Finding {
+            rule,
+            severity: Severity::Error,
+            message: String::new(),
+            fix: String::new(),
+        };
+
+        metrics.cookie_refused(&[finding(Rule::HostPrefix), finding(Rule::HostPrefix)]);
+
+        assert!(
+            metrics
+                .encode()
+                .unwrap()
+                .contains("cookie_lab_cookies_refused_total{rule=\"host-prefix\"} 1")
+        );
+    }
+
+    #[test]
+    fn methods_map_to_a_fixed_set() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+    }
+}
