@@ -26,7 +26,8 @@ fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::from_args(args)?;
-    telemetry::init(config.log_format);
+    // Held to the end of serve, so every line is written before exit.
+    let _log = telemetry::init(config.log_format);
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
     runtime.block_on(async {
         let app = Application::build(config).await?;

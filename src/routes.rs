@@ -12,19 +12,16 @@ mod scoped;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use tower::ServiceBuilder;
-use tower_http::LatencyUnit;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::error::PageError;
 use crate::metrics::RecordLayer;
-use crate::security::{cross_site, limits, proxy};
+use crate::security;
 use crate::state::AppState;
 
 /// Form bodies larger than this get a 413: every form here is tiny, and the
@@ -61,17 +58,6 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { PageError::not_found() })
         .layer(
             ServiceBuilder::new()
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_request(())
-                        .on_response(
-                            DefaultOnResponse::new()
-                                .level(Level::INFO)
-                                .latency_unit(LatencyUnit::Micros),
-                        )
-                        .on_failure(DefaultOnFailure::new()),
-                )
                 // Outside the layers that answer on their own (431, 403, 408),
                 // so their answers are counted too.
                 .layer(RecordLayer::new(state.metrics.clone()))
@@ -90,9 +76,7 @@ pub fn app(state: AppState) -> Router {
                     StatusCode::REQUEST_TIMEOUT,
                     REQUEST_TIMEOUT,
                 ))
-                .layer(from_fn_with_state(state.clone(), proxy::forwarded))
-                .layer(from_fn(limits::cookie_header))
-                .layer(from_fn(cross_site::protect))
+                .layer(from_fn_with_state(state.clone(), security::guard))
                 .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
         )
         .with_state(state)
@@ -100,17 +84,6 @@ pub fn app(state: AppState) -> Router {
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-}
-
-/// One span per request: method and route. The route template, not the
-/// raw path, because some paths carry cookie values
-/// (`/api/cookies/set/{name}/{value}`) and values are never logged.
-fn request_span(request: &Request) -> tracing::Span {
-    let route = request.extensions().get::<MatchedPath>().map_or_else(
-        || request.uri().path().to_owned(),
-        |m| m.as_str().to_owned(),
-    );
-    tracing::info_span!("request", method = %request.method(), route = %route)
 }
 
 /// `Cache-Control: no-store` for pages that show login state, so a shared or

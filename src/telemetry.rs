@@ -3,25 +3,119 @@
 //! `RUST_LOG` overrides the default filter. Nothing here or anywhere else logs
 //! a cookie value or a raw `Cookie` header.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal, Stderr, Write};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 use crate::cli::LogFormat;
 
 const DEFAULT_FILTER: &str = "info";
+/// The longest a line waits in the buffer before it is written.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const BUFFER_BYTES: usize = 64 * 1024;
 
-pub fn init(format: LogFormat) {
+/// Logging for the server. Lines are buffered and written when the buffer
+/// fills, every 100 ms, and at shutdown (when the returned guard drops):
+/// one `write(2)` per request line cost about half of a `/healthz`
+/// request's CPU on a VM (docs/PERFORMANCE.md). tracing-appender's
+/// non-blocking writer was tried first: with the server on one core it still
+/// wrote about one line per system call, and added a thread handoff each.
+pub fn init(format: LogFormat) -> LogGuard {
+    let buffer = BufferedStderr(Arc::new(Mutex::new(BufWriter::with_capacity(
+        BUFFER_BYTES,
+        std::io::stderr(),
+    ))));
+    if !install(format, buffer.clone()) {
+        return LogGuard(None);
+    }
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let flusher = buffer.clone();
+    let thread = std::thread::Builder::new()
+        .name("cookie-lab-log".to_owned())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(FLUSH_EVERY)
+            {
+                let _ = flusher.lock().flush();
+            }
+            let _ = flusher.lock().flush();
+        })
+        .ok();
+    LogGuard(thread.map(|thread| (stop, thread)))
+}
+
+/// Logging for tests: written at once on the calling thread, so nothing is
+/// lost when a test ends.
+pub fn init_for_tests(format: LogFormat) {
+    install(format, std::io::stderr);
+}
+
+/// Flushes the log when dropped; hold it until the server has stopped.
+#[must_use = "dropping the guard stops the log flusher"]
+pub struct LogGuard(Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>);
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        if let Some((stop, thread)) = self.0.take() {
+            let _ = stop.send(());
+            let _ = thread.join();
+        }
+    }
+}
+
+/// stderr behind one shared buffer.
+#[derive(Clone)]
+struct BufferedStderr(Arc<Mutex<BufWriter<Stderr>>>);
+
+impl BufferedStderr {
+    /// A poisoned lock only means a writer panicked mid-line; the buffer is
+    /// still usable and losing the log would be worse.
+    fn lock(&self) -> MutexGuard<'_, BufWriter<Stderr>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The writer of one event: tracing-subscriber formats a whole line and
+/// writes it with one `write_all`, so the line goes into the buffer at once.
+struct Line<'a>(MutexGuard<'a, BufWriter<Stderr>>);
+
+impl Write for Line<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        // Flushed by the timer, not per line: that is the point.
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for BufferedStderr {
+    type Writer = Line<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        Line(self.lock())
+    }
+}
+
+/// Installs the subscriber; false when one was already installed.
+fn install<W>(format: LogFormat, writer: W) -> bool
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
-    // A second init (tests) is harmless: keep the first subscriber.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
+    match format {
+        LogFormat::Text => builder.try_init().is_ok(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init().is_ok(),
+    }
 }

@@ -1,8 +1,11 @@
-//! The middleware that counts every request: route, status, latency, and
-//! how many are in flight.
+//! The middleware that records every request: its metrics (route, status,
+//! latency, how many are in flight) and its one log line.
 //!
 //! A plain tower layer rather than `axum::middleware::from_fn`, so that the
-//! request path pays no boxed future for it.
+//! request path pays no boxed future for it. The log line replaces
+//! tower-http's TraceLayer, whose per-request span cost a third of a
+//! `/healthz` request (measured, docs/PERFORMANCE.md): one event with the
+//! method, route template, status and latency says the same.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -77,6 +80,17 @@ where
     }
 }
 
+/// The request's log line. The route template, never the raw path: some
+/// paths carry cookie values (`/api/cookies/set/{name}/{value}`).
+fn log_request(method: &str, route: &str, status: u16, took: std::time::Duration) {
+    let latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+    if status >= 500 {
+        tracing::error!(method = %method, route = %route, status, latency_us, "request failed");
+    } else {
+        tracing::info!(method = %method, route = %route, status, latency_us, "request");
+    }
+}
+
 /// What the response still needs to be recorded. Dropping it (answered, or
 /// abandoned because the client went away) ends the request's time in flight.
 struct Pending {
@@ -110,12 +124,12 @@ where
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
         if let (Ok(response), Some(pending)) = (&result, this.pending.take()) {
-            pending.metrics.record_request(
-                pending.method,
-                &pending.route,
-                response.status().as_u16(),
-                pending.started.elapsed(),
-            );
+            let status = response.status().as_u16();
+            let took = pending.started.elapsed();
+            pending
+                .metrics
+                .record_request(pending.method, &pending.route, status, took);
+            log_request(pending.method, pending.route.as_str(), status, took);
         }
         Poll::Ready(result)
     }

@@ -120,7 +120,7 @@ fn the_request_log_names_cookies_but_never_their_values() {
         "{log}"
     );
     assert!(
-        log.contains("status=200") && log.contains("latency="),
+        log.contains("status=200") && log.contains("latency_us="),
         "{log}"
     );
     assert!(

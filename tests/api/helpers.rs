@@ -54,7 +54,7 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 pub(crate) async fn spawn_with(config: Config) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
-        cookie_lab::telemetry::init(LogFormat::Text);
+        cookie_lab::telemetry::init_for_tests(LogFormat::Text);
     }
     let data_dir = config.data_dir.clone();
     let app = Application::build(config).await.expect("server builds");

@@ -540,7 +540,7 @@ impl TestServer {
             replica_name: None,
         };
         if std::env::var_os("TEST_LOG").is_some() {
-            cookie_lab::telemetry::init(LogFormat::Text);
+            cookie_lab::telemetry::init_for_tests(LogFormat::Text);
         }
         let app = Application::build(config).await.expect("server builds");
         let addr = app.local_addr();
