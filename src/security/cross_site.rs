@@ -8,7 +8,6 @@
 use axum::extract::Request;
 use axum::http::header::{HOST, ORIGIN};
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::error::{PageError, error_response};
@@ -20,12 +19,13 @@ pub enum CrossSite {
     Origin(String),
 }
 
-pub async fn protect(request: Request, next: Next) -> Response {
+/// The 403 answer for a state-changing request from another site.
+pub fn refusal(request: &Request) -> Option<Response> {
     if request.method().is_safe() {
-        return next.run(request).await;
+        return None;
     }
     match check(request.headers()) {
-        Ok(()) => next.run(request).await,
+        Ok(()) => None,
         Err(refused) => {
             let why = match &refused {
                 CrossSite::FetchSite(site) => {
@@ -43,7 +43,7 @@ pub async fn protect(request: Request, next: Next) -> Response {
                     request.method()
                 ),
             );
-            error_response(request.uri().path(), page)
+            Some(error_response(request.uri().path(), page))
         }
     }
 }

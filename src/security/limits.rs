@@ -3,7 +3,6 @@
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::http::header::COOKIE;
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::error::{PageError, error_response};
@@ -13,7 +12,8 @@ use crate::error::{PageError, error_response};
 /// every request pays for parsing it.
 pub const MAX_COOKIE_HEADER_BYTES: usize = 64 * 1024;
 
-pub async fn cookie_header(request: Request, next: Next) -> Response {
+/// The 431 answer for a request whose Cookie headers are too large.
+pub fn oversized_cookie_header(request: &Request) -> Option<Response> {
     let bytes: usize = request
         .headers()
         .get_all(COOKIE)
@@ -21,7 +21,7 @@ pub async fn cookie_header(request: Request, next: Next) -> Response {
         .map(|v| v.len())
         .sum();
     if bytes <= MAX_COOKIE_HEADER_BYTES {
-        return next.run(request).await;
+        return None;
     }
     tracing::warn!(bytes, "Cookie header too large");
     let page = PageError::new(
@@ -34,5 +34,5 @@ pub async fn cookie_header(request: Request, next: Next) -> Response {
             MAX_COOKIE_HEADER_BYTES / 1024
         ),
     );
-    error_response(request.uri().path(), page)
+    Some(error_response(request.uri().path(), page))
 }

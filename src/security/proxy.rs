@@ -5,14 +5,11 @@
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 
 use crate::cookies::ServedOverHttps;
-use crate::state::AppState;
 
 /// The client's address: the TCP peer, or the address a trusted proxy saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,18 +29,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 /// Marks the request with its client address and, when a trusted proxy
 /// says so, as served over HTTPS.
-pub async fn forwarded(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub fn mark(trust_proxy: bool, request: &mut Request) {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| {
             addr.ip()
         });
-    let (client, https) = if state.config.trust_proxy {
+    let (client, https) = if trust_proxy {
         let headers = request.headers();
         (
             forwarded_for(headers).unwrap_or(peer),
@@ -56,7 +49,6 @@ pub async fn forwarded(
     if https {
         request.extensions_mut().insert(ServedOverHttps);
     }
-    next.run(request).await
 }
 
 /// The last `X-Forwarded-For` entry: the one our own proxy appended. Earlier
