@@ -15,6 +15,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use aes_gcm::{Aes256Gcm, KeyInit};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -31,7 +32,7 @@ pub const KEY_FILE_NAME: &str = "keys.json";
 /// A short public name for a key: the first 4 bytes of SHA-256 over a
 /// domain-separated secret, in hex. It reveals nothing useful about the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KeyId([u8; 4]);
+pub struct KeyId([u8; 8]);
 
 impl KeyId {
     fn of(secret: &[u8]) -> Self {
@@ -39,16 +40,28 @@ impl KeyId {
             .chain_update(b"cookie-lab key id\0")
             .chain_update(secret)
             .finalize();
-        Self([digest[0], digest[1], digest[2], digest[3]])
+        // Kept as its 8 hex digits: the id is written into every login
+        // cookie and compared on every read, and formatting it each time
+        // cost as much as the encryption itself (measured).
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0; 8];
+        for (i, byte) in digest[..4].iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(byte >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(byte & 0x0f)];
+        }
+        Self(hex)
+    }
+
+    /// The id as it appears in a cookie: 8 lowercase hex digits.
+    pub fn as_str(&self) -> &str {
+        // Only ever filled from HEX above.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        f.write_str(self.as_str())
     }
 }
 
@@ -59,6 +72,9 @@ pub struct RingKey {
     created: Option<OffsetDateTime>,
     secret: Vec<u8>,
     key: cookie::Key,
+    /// AES-256-GCM with the cookie key's encryption half, expanded once: the
+    /// cookie crate's jar expands it again on every call.
+    cipher: Aes256Gcm,
 }
 
 impl RingKey {
@@ -66,10 +82,16 @@ impl RingKey {
         if secret.len() < MIN_SECRET_BYTES {
             return Err(KeyError::TooShort { got: secret.len() });
         }
+        let key = cookie::Key::derive_from(&secret);
+        let cipher =
+            Aes256Gcm::new_from_slice(key.encryption()).map_err(|_| KeyError::TooShort {
+                got: key.encryption().len(),
+            })?;
         Ok(Self {
             id: KeyId::of(&secret),
             created,
-            key: cookie::Key::derive_from(&secret),
+            key,
+            cipher,
             secret,
         })
     }
@@ -91,6 +113,11 @@ impl RingKey {
 
     pub fn cookie_key(&self) -> &cookie::Key {
         &self.key
+    }
+
+    /// The AEAD that seals login cookies, ready to use.
+    pub fn cipher(&self) -> &Aes256Gcm {
+        &self.cipher
     }
 
     /// The secret in the ring's base64 form, for `keys generate`.
@@ -211,7 +238,7 @@ impl KeyRing {
 
     /// Finds a key by the hex id written in a cookie.
     pub fn find_by_hex(&self, hex: &str) -> Option<&RingKey> {
-        self.keys.iter().find(|k| k.id.to_string() == hex)
+        self.keys.iter().find(|k| k.id.as_str() == hex)
     }
 
     pub fn keys(&self) -> &[RingKey] {

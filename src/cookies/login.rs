@@ -7,8 +7,11 @@
 //! "tampered". The server enforces the expiry itself: a copied cookie stops
 //! working when its claims say so, whatever the browser does.
 
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
@@ -49,9 +52,9 @@ pub enum SealError {
     #[error("the system's random number generator failed: {0}")]
     Random(String),
     #[error("could not encode the login claims: {0}")]
-    Encode(#[from] serde_json::Error),
-    #[error("the cookie crate returned no sealed value")]
-    NoValue,
+    Encode(#[from] postcard::Error),
+    #[error("AES-GCM could not seal the login claims")]
+    Encrypt,
 }
 
 impl LoginClaims {
@@ -129,12 +132,72 @@ impl LoginCookie {
 /// Seals `claims` under the ring's current key for the cookie `name`.
 pub fn seal(ring: &KeyRing, name: &str, claims: &LoginClaims) -> Result<String, SealError> {
     let key = ring.current();
-    let json = serde_json::to_string(claims)?;
-    let mut jar = cookie::CookieJar::new();
-    jar.private_mut(key.cookie_key())
-        .add(cookie::Cookie::new(name.to_owned(), json));
-    let sealed = jar.get(name).ok_or(SealError::NoValue)?.value();
-    Ok(format!("{}.{sealed}", key.id()))
+    // One buffer from the start: room for the nonce, the claims, the tag.
+    let mut data = Vec::with_capacity(NONCE_BYTES + CLAIMS_CAPACITY + TAG_BYTES);
+    data.resize(NONCE_BYTES, 0);
+    data.push(CLAIMS_FORMAT);
+    let mut data = postcard::to_extend(claims, data)?;
+    seal_in_place(key.cipher(), name, &mut data)?;
+    let id = key.id();
+    let mut value = String::with_capacity(id.as_str().len() + 1 + data.len().div_ceil(3) * 4);
+    value.push_str(id.as_str());
+    value.push('.');
+    STANDARD.encode_string(&data, &mut value);
+    Ok(value)
+}
+
+/// The first byte of sealed claims: their layout. Claims are postcard (a
+/// compact serde binary format), not JSON: parsing JSON was 40% of opening a
+/// cookie and made the sealed value half again as long (measured).
+const CLAIMS_FORMAT: u8 = 1;
+/// Enough for the claims of a typical email address without regrowing.
+const CLAIMS_CAPACITY: usize = 96;
+const NONCE_BYTES: usize = 12;
+const TAG_BYTES: usize = 16;
+
+/// The cookie crate's private-jar sealing, byte for byte: AES-256-GCM with
+/// a random 96-bit nonce and the cookie's name as associated data, over
+/// nonce ‖ plaintext, then the tag appended; the caller base64-encodes it.
+/// Done here, with the same RustCrypto aes-gcm the jar uses, only so that
+/// the cipher is expanded once per key and nothing is copied (the jar
+/// offers neither); the tests check that the jar opens what this seals and
+/// the other way round. `data` holds NONCE_BYTES of room, then the plaintext.
+fn seal_in_place(cipher: &Aes256Gcm, name: &str, data: &mut Vec<u8>) -> Result<(), SealError> {
+    let (nonce, body) = data.split_at_mut(NONCE_BYTES);
+    // ThreadRng: a ChaCha CSPRNG seeded from the OS, as the jar uses.
+    rand::thread_rng()
+        .try_fill_bytes(nonce)
+        .map_err(|e| SealError::Random(e.to_string()))?;
+    let tag = cipher
+        .encrypt_in_place_detached(Nonce::from_slice(nonce), name.as_bytes(), body)
+        .map_err(|_| SealError::Encrypt)?;
+    data.extend_from_slice(&tag);
+    Ok(())
+}
+
+/// Opens what [`seal_in_place`] (or the cookie crate's private jar) sealed
+/// and hands the plaintext to `read`.
+fn open_private<T>(
+    cipher: &Aes256Gcm,
+    name: &str,
+    sealed: &str,
+    read: impl FnOnce(&[u8]) -> Option<T>,
+) -> Option<T> {
+    let mut data = STANDARD.decode(sealed).ok()?;
+    if data.len() < NONCE_BYTES + TAG_BYTES {
+        return None;
+    }
+    let (nonce, rest) = data.split_at_mut(NONCE_BYTES);
+    let (body, tag) = rest.split_at_mut(rest.len() - TAG_BYTES);
+    cipher
+        .decrypt_in_place_detached(
+            Nonce::from_slice(nonce),
+            name.as_bytes(),
+            body,
+            Tag::from_slice(tag),
+        )
+        .ok()?;
+    read(body)
 }
 
 /// Opens a login cookie value received under `name`.
@@ -166,11 +229,12 @@ pub fn open(ring: &KeyRing, name: &str, value: &str, now: OffsetDateTime) -> Log
 }
 
 fn unseal(key: &RingKey, name: &str, sealed: &str) -> Option<LoginClaims> {
-    let cookie = cookie::Cookie::new(name.to_owned(), sealed.to_owned());
-    let opened = cookie::CookieJar::new()
-        .private(key.cookie_key())
-        .decrypt(cookie)?;
-    serde_json::from_str(opened.value()).ok()
+    open_private(key.cipher(), name, sealed, |plain| {
+        match plain.split_first() {
+            Some((&CLAIMS_FORMAT, claims)) => postcard::from_bytes(claims).ok(),
+            _ => None,
+        }
+    })
 }
 
 /// Reads the login cookie of a request (the first one of its name, as
@@ -250,6 +314,61 @@ mod tests {
                 claims,
                 current_key: true
             }
+        );
+    }
+
+    #[test]
+    fn the_cookie_crates_private_jar_opens_what_we_seal_and_we_open_what_it_seals() {
+        let ring = KeyRing::generate().unwrap();
+        let key = ring.current();
+        let mut data = vec![0; NONCE_BYTES];
+        data.extend_from_slice(b"{\"a\":1}");
+        seal_in_place(key.cipher(), COOKIE_NAME, &mut data).unwrap();
+        let ours = STANDARD.encode(&data);
+        let opened = cookie::CookieJar::new()
+            .private(key.cookie_key())
+            .decrypt(cookie::Cookie::new(COOKIE_NAME, ours))
+            .expect("the jar opens our seal");
+        assert_eq!(opened.value(), "{\"a\":1}");
+
+        let mut jar = cookie::CookieJar::new();
+        jar.private_mut(key.cookie_key())
+            .add(cookie::Cookie::new(COOKIE_NAME, "{\"b\":2}"));
+        let theirs = jar.get(COOKIE_NAME).unwrap().value();
+        let read = |plain: &[u8]| Some(plain.to_vec());
+        assert_eq!(
+            open_private(key.cipher(), COOKIE_NAME, theirs, read).unwrap(),
+            b"{\"b\":2}"
+        );
+        assert_eq!(
+            open_private(key.cipher(), "other", theirs, read),
+            None,
+            "the name is bound in"
+        );
+    }
+
+    #[test]
+    fn short_or_garbled_sealed_values_do_not_open() {
+        let ring = KeyRing::generate().unwrap();
+        for sealed in ["", "AAAA", "not base64!", &STANDARD.encode([0u8; 27])] {
+            let read = |plain: &[u8]| Some(plain.to_vec());
+            assert_eq!(
+                open_private(ring.current().cipher(), COOKIE_NAME, sealed, read),
+                None,
+                "{sealed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_longest_email_still_seals_and_opens() {
+        let ring = KeyRing::generate().unwrap();
+        let email = Email::parse(&format!("{}@example.com", "a".repeat(242))).unwrap();
+        let claims = LoginClaims::issue(&email, Duration::days(7), NOW).unwrap();
+        let value = seal(&ring, SECURE_COOKIE_NAME, &claims).unwrap();
+        assert_eq!(
+            open(&ring, SECURE_COOKIE_NAME, &value, NOW).valid_claims(),
+            Some(&claims)
         );
     }
 
