@@ -7,6 +7,14 @@ use crate::cookies::Finding;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+/// A time as pages show it: `2026-11-26 22:45:20 UTC`.
+pub fn format_utc(at: time::OffsetDateTime) -> String {
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+    ))
+    .unwrap_or_else(|_| at.to_string())
+}
+
 /// Renders a template as an HTML response.
 pub struct Page<T>(pub T);
 

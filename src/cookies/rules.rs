@@ -172,8 +172,10 @@ pub fn check(spec: &CookieSpec, ctx: &CookieContext, now: OffsetDateTime) -> Vec
     let mut findings = Vec::new();
     let removal = spec.is_removal_at(now);
     check_name(spec, &mut findings);
-    check_size(spec, &mut findings);
-    check_value_octets(spec, &mut findings);
+    // Encoded once here rather than in each rule: it scans the whole value.
+    let encoded = spec.encoded_value();
+    check_size(spec, &encoded, &mut findings);
+    check_value_octets(&encoded, &mut findings);
     check_attributes(spec, &mut findings);
     check_path(spec, &mut findings);
     if !removal {
@@ -200,8 +202,8 @@ fn check_name(spec: &CookieSpec, out: &mut Vec<Finding>) {
     ));
 }
 
-fn check_size(spec: &CookieSpec, out: &mut Vec<Finding>) {
-    let bytes = spec.name.len() + spec.encoded_value().len();
+fn check_size(spec: &CookieSpec, encoded: &str, out: &mut Vec<Finding>) {
+    let bytes = spec.name.len() + encoded.len();
     if bytes > MAX_NAME_VALUE_BYTES {
         out.push(Finding::new(
             Rule::TooLarge,
@@ -218,12 +220,11 @@ fn check_size(spec: &CookieSpec, out: &mut Vec<Finding>) {
 }
 
 /// Only wire values can hold these: text values are percent-encoded.
-fn check_value_octets(spec: &CookieSpec, out: &mut Vec<Finding>) {
-    let value = spec.encoded_value();
+fn check_value_octets(value: &str, out: &mut Vec<Finding>) {
     let inner = value
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(&value);
+        .unwrap_or(value);
     let Some(bad) = inner.chars().find(|c| {
         !c.is_ascii() || matches!(c, ' ' | '"' | ',' | ';' | '\\') || c.is_ascii_control()
     }) else {

@@ -25,7 +25,7 @@ use crate::domain::CookieName;
 use crate::error::{self, PageError};
 use crate::session::{revoked_or, store_unavailable};
 use crate::state::AppState;
-use crate::templates::{InspectPage, InspectRow, Page, Workbench, WorkbenchOutcome};
+use crate::templates::{InspectPage, InspectRow, Page, Workbench, WorkbenchOutcome, format_utc};
 
 /// The paths a cookie visible at `/inspect` can have (without a Domain):
 /// a delete button removes the cookie at each.
@@ -283,7 +283,7 @@ fn row(inspected: &InspectedCookie<'_>) -> InspectRow {
             format!(
                 "login cookie · valid · {} · expires {}{}",
                 claims.email,
-                format_time(claims.exp),
+                format_utc(claims.exp),
                 if *current_key { "" } else { " · sealed by an older key (resealed on the next /profile visit)" }
             ),
             "ok",
@@ -293,7 +293,7 @@ fn row(inspected: &InspectedCookie<'_>) -> InspectRow {
             "bad",
         ),
         CookieKind::Login(LoginCookie::Expired { claims }) => (
-            format!("login cookie · expired {} — means logged out", format_time(claims.exp)),
+            format!("login cookie · expired {} — means logged out", format_utc(claims.exp)),
             "bad",
         ),
         CookieKind::Login(LoginCookie::UnknownKey { key_id }) => (
@@ -322,13 +322,6 @@ fn row(inspected: &InspectedCookie<'_>) -> InspectRow {
         login: cookie.is_login_cookie(),
         deletable: CookieName::parse(cookie.name).is_ok(),
     }
-}
-
-fn format_time(at: OffsetDateTime) -> String {
-    at.format(format_description!(
-        "[year]-[month]-[day] [hour]:[minute] UTC"
-    ))
-    .unwrap_or_else(|_| at.to_string())
 }
 
 #[cfg(test)]

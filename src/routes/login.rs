@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 use super::no_store;
 use crate::cookies::login::{self, LoginClaims, LoginCookie};
@@ -20,7 +19,7 @@ use crate::security::proxy::ClientAddr;
 use crate::security::throttle::Throttled;
 use crate::session::{current_login, store_unavailable};
 use crate::state::AppState;
-use crate::templates::{LoginPage, Page, ProfilePage, SuccessPage};
+use crate::templates::{LoginPage, Page, ProfilePage, SuccessPage, format_utc};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -67,7 +66,8 @@ async fn login(
         state
             .throttle
             .record_failure(client, email.as_str(), attempt);
-        tracing::info!("login refused: wrong password");
+        // Debug: the request line already says 401 for POST /login.
+        tracing::debug!("login refused: wrong password");
         state.metrics.login_failed();
         return Err(PageError::new(
             StatusCode::UNAUTHORIZED,
@@ -91,7 +91,8 @@ async fn login(
     let claims =
         LoginClaims::issue(&email, state.config.session_ttl, now).map_err(PageError::internal)?;
     let cookie = login_cookie(&state, &ctx, &claims, now)?;
-    tracing::info!("login succeeded");
+    // Debug: the request line already says 200 for POST /login.
+    tracing::debug!("login succeeded");
     let page = Page(SuccessPage {
         email: email.as_str(),
     });
@@ -113,7 +114,7 @@ fn too_many_attempts(throttled: Throttled) -> Response {
         format!(
             "There were too many wrong passwords {whom} in the last few minutes, so logins are paused. \
              Try again in {seconds} seconds (at {}).",
-            format_time(at)
+            format_utc(at)
         ),
     )
     .with_link("/login", "Back to the login page");
@@ -153,8 +154,8 @@ async fn profile(
             }
             let page = ProfilePage {
                 email: &claims.email,
-                issued: format_time(claims.iat),
-                expires: format_time(claims.exp),
+                issued: format_utc(claims.iat),
+                expires: format_utc(claims.exp),
             };
             (set, no_store(), Page(page)).into_response()
         }
@@ -214,11 +215,4 @@ fn login_cookie(
         now,
     )
     .map_err(|refused| PageError::internal(format!("login cookie refused: {refused:?}")))
-}
-
-fn format_time(at: OffsetDateTime) -> String {
-    at.format(format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-    ))
-    .unwrap_or_else(|_| at.to_string())
 }
