@@ -1,10 +1,9 @@
 //! The binary itself: help, start-up errors, the request log.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cookie-lab");
+use crate::binary::{BIN, RunningBinary};
 
 #[test]
 fn help_explains_every_flag_and_its_environment_variable() {
@@ -89,8 +88,9 @@ fn an_address_in_use_is_a_clear_start_up_error() {
 fn the_first_start_creates_a_private_key_file() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("fresh");
-    let mut server = Server::start(&data);
-    server.stop();
+    let mut server = RunningBinary::start(&data, &[]);
+    server.sigterm();
+    assert!(server.exit_within(Duration::from_secs(10)).success());
 
     let metadata = std::fs::metadata(data.join("keys.json")).unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -100,16 +100,17 @@ fn the_first_start_creates_a_private_key_file() {
 #[test]
 fn the_request_log_names_cookies_but_never_their_values() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path());
+    let mut server = RunningBinary::start(dir.path(), &[]);
     let response = http_get(
         &server.addr,
         "/cookies",
         "secret_name=super-secret-value; other=also-secret",
     );
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    server.stop();
+    server.sigterm();
+    assert!(server.exit_within(Duration::from_secs(10)).success());
 
-    let log = server.log.join("\n");
+    let log = server.log().join("\n");
     assert!(log.contains("cookies received"), "{log}");
     assert!(
         log.contains("secret_name (29 B)") && log.contains("other (16 B)"),
@@ -127,69 +128,6 @@ fn the_request_log_names_cookies_but_never_their_values() {
         !log.contains("super-secret-value") && !log.contains("also-secret"),
         "{log}"
     );
-}
-
-/// The real binary on a free port, its log collected.
-struct Server {
-    child: std::process::Child,
-    addr: String,
-    log: Vec<String>,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Server {
-    fn start(data_dir: &std::path::Path) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["--addr", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env_remove("COOKIE_LAB_KEYS")
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut log = Vec::new();
-        let addr = loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("server logs that it is listening");
-            log.push(line.clone());
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.trim().to_owned();
-            }
-        };
-        Self {
-            child,
-            addr,
-            log,
-            lines,
-        }
-    }
-
-    /// SIGTERM, then collect the rest of the log.
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
-            self.log.push(line);
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
 }
 
 fn http_get(addr: &str, path: &str, cookie: &str) -> String {

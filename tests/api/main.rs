@@ -6,6 +6,7 @@
 )]
 
 mod basics;
+mod binary;
 mod cli;
 mod helpers;
 mod hostile;

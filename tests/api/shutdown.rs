@@ -2,130 +2,58 @@
 //! a request already in flight finish, leaves the SQLite store complete, and
 //! exits 0; past `--shutdown-grace` it exits anyway.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cookie-lab");
+use crate::binary::RunningBinary;
 
-/// The binary on a free port, its log lines collected as they come.
-struct Server {
-    child: Child,
-    addr: String,
-    lines: Receiver<String>,
+/// Starts the binary with `--shutdown-grace grace`.
+fn start(data_dir: &Path, grace: &str) -> RunningBinary {
+    RunningBinary::start(data_dir, &["--shutdown-grace", grace])
 }
 
-impl Server {
-    fn start(data_dir: &Path, grace: &str) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["--addr", "127.0.0.1:0", "--shutdown-grace", grace])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env_remove("COOKIE_LAB_KEYS")
-            .env_remove("COOKIE_LAB_REVOCATIONS")
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("the server logs that it is listening");
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.trim().to_owned();
-            }
-        };
-        Self { child, addr, lines }
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits up to `limit` for the process to exit.
-    fn exit_within(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "still running after {limit:?}");
-            std::thread::sleep(Duration::from_millis(20));
+/// Waits until the server is answering `requests` besides the /metrics
+/// request that asks: a request sent earlier has then been read and
+/// reached its handler, whatever the machine's load.
+fn wait_until_in_flight(server: &RunningBinary, requests: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut stream = TcpStream::connect(&server.addr).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.addr
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        let in_flight = text
+            .lines()
+            .find_map(|l| l.strip_prefix("cookie_lab_http_requests_in_flight "))
+            .and_then(|n| n.trim().parse::<u32>().ok());
+        if in_flight == Some(requests + 1) {
+            return;
         }
-    }
-
-    /// Every log line so far (the stderr thread ends when the process does).
-    fn log(&self) -> Vec<String> {
-        let mut log = Vec::new();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
-            log.push(line);
-        }
-        log
-    }
-
-    /// Waits until the server is answering `requests` besides the /metrics
-    /// request that asks: a request sent earlier has then been read and
-    /// reached its handler, whatever the machine's load.
-    fn wait_until_in_flight(&self, requests: u32) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let mut stream = TcpStream::connect(&self.addr).unwrap();
-            write!(
-                stream,
-                "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-                self.addr
-            )
-            .unwrap();
-            let mut text = String::new();
-            stream.read_to_string(&mut text).unwrap();
-            let in_flight = text
-                .lines()
-                .find_map(|l| l.strip_prefix("cookie_lab_http_requests_in_flight "))
-                .and_then(|n| n.trim().parse::<u32>().ok());
-            if in_flight == Some(requests + 1) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{in_flight:?} requests in flight, waited for {}",
-                requests + 1
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits until connecting is refused: the listener is closed.
-    fn wait_until_refusing(&self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while TcpStream::connect(&self.addr).is_ok() {
-            assert!(
-                Instant::now() < deadline,
-                "still accepting connections 5 s after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert!(
+            Instant::now() < deadline,
+            "{in_flight:?} requests in flight, waited for {}",
+            requests + 1
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Waits until connecting is refused: the listener is closed.
+fn wait_until_refusing(server: &RunningBinary) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(&server.addr).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting connections 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -180,7 +108,7 @@ fn login_then_logout(addr: &str) {
 #[test]
 fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), "10s");
+    let mut server = start(dir.path(), "10s");
     login_then_logout(&server.addr);
     let wal = dir.path().join("revocations.sqlite3-wal");
     assert!(
@@ -189,10 +117,10 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
     );
     let body = "userID=still-in-flight";
     let mut slow = start_slow_post(&server.addr, body);
-    server.wait_until_in_flight(1);
+    wait_until_in_flight(&server, 1);
 
     server.sigterm();
-    server.wait_until_refusing();
+    wait_until_refusing(&server);
     slow.write_all(&body.as_bytes()[body.len() / 2..]).unwrap();
     let mut response = String::new();
     slow.read_to_string(&mut response).unwrap();
@@ -217,9 +145,9 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
 #[test]
 fn past_the_grace_the_process_exits_anyway_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), "1s");
+    let mut server = start(dir.path(), "1s");
     let _stuck = start_slow_post(&server.addr, "userID=never-finished");
-    server.wait_until_in_flight(1);
+    wait_until_in_flight(&server, 1);
     let signalled = Instant::now();
 
     server.sigterm();
