@@ -25,4 +25,4 @@ pub use incoming::{HIDDEN_VALUE, ReceivedCookie, RequestCookies};
 pub use outgoing::{PreparedCookie, Refused, SetCookies, prepare};
 pub use parse::{SetCookieParseError, parse_set_cookie};
 pub use rules::{Finding, Rule, Severity, check_request};
-pub use spec::{CookieSpec, SameSite, SameSiteParseError};
+pub use spec::{CookieSpec, NamePrefix, SameSite, SameSiteParseError};

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::context::CookieContext;
 use super::incoming::RequestCookies;
-use super::spec::{CookieSpec, SameSite};
+use super::spec::{CookieSpec, NamePrefix, SameSite};
 use crate::domain::{CookieName, CookieNameError};
 
 /// Chromium and Firefox drop a cookie whose name and value exceed this.
@@ -353,14 +353,14 @@ fn check_secure_requirements(spec: &CookieSpec, ctx: &CookieContext, out: &mut V
 }
 
 fn check_prefixes(spec: &CookieSpec, out: &mut Vec<Finding>) {
-    let name = spec.name.to_ascii_lowercase();
-    let host_http = name.starts_with("__host-http-");
-    let host = host_http || name.starts_with("__host-");
-    let http = host_http || name.starts_with("__http-");
-    let secure_prefix = name.starts_with("__secure-");
+    let Some(kind) = NamePrefix::of(&spec.name) else {
+        return;
+    };
     let prefix = &spec.name[..spec.name.find('-').map_or(0, |i| i + 1)];
+    let host = kind.requires_host_only_root();
+    let http = kind.requires_http_only();
 
-    if (secure_prefix || host || http) && !spec.secure {
+    if !spec.secure {
         let rule = if host {
             Rule::HostPrefix
         } else if http {
@@ -816,7 +816,12 @@ mod tests {
         let removal = CookieSpec::removal("session", Some("/".into()), None);
         assert_eq!(rules(&removal, "localhost", false), []);
         let host = CookieSpec::removal("__Host-id", Some("/".into()), None);
-        assert_eq!(rules(&host, "localhost", false), [Rule::HostPrefix]);
+        assert_eq!(rules(&host, "localhost", false), []);
+        let insecure = CookieSpec {
+            secure: false,
+            ..host
+        };
+        assert_eq!(rules(&insecure, "localhost", false), [Rule::HostPrefix]);
     }
 
     #[test]

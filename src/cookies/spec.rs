@@ -102,10 +102,6 @@ impl CookieSpec {
         }
     }
 
-    /// The cookie that deletes `name` at `path`/`domain`: a browser only
-    /// replaces a cookie with the same name, path and domain, so those must
-    /// match the original. Max-Age=0 for current browsers, an Expires at the
-    /// epoch for old ones (and for httpbin parity).
     /// A cookie whose value goes on the wire untouched when it already is a
     /// legal cookie value, and percent-encoded otherwise: how httpbin (through
     /// Werkzeug) sends `"bar:baz"`.
@@ -117,12 +113,22 @@ impl CookieSpec {
         }
     }
 
+    /// The cookie that deletes `name` at `path`/`domain`: a browser only
+    /// replaces a cookie with the same name, path and domain, so those must
+    /// match the original. Max-Age=0 for current browsers, an Expires at the
+    /// epoch for old ones (and for httpbin parity). It carries the Secure and
+    /// HttpOnly its name's prefix demands: browsers ignore a removal that
+    /// breaks the prefix's rules, and the cookie would survive.
     pub fn removal(name: impl Into<String>, path: Option<String>, domain: Option<String>) -> Self {
+        let name = name.into();
+        let prefix = NamePrefix::of(&name);
         Self {
             max_age: Some(Duration::ZERO),
             expires: Some(OffsetDateTime::UNIX_EPOCH),
             path,
             domain,
+            secure: prefix.is_some(),
+            http_only: prefix.is_some_and(NamePrefix::requires_http_only),
             ..Self::new(name, "")
         }
     }
@@ -205,6 +211,46 @@ impl CookieSpec {
     }
 }
 
+/// A name prefix that makes browsers enforce attributes (RFC 6265bis
+/// §4.1.3, plus Chromium's `__Http-` and `__Host-Http-`). Every one of them
+/// requires Secure. Browsers match them case-insensitively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamePrefix {
+    Secure,
+    Host,
+    Http,
+    HostHttp,
+}
+
+impl NamePrefix {
+    pub fn of(name: &str) -> Option<Self> {
+        let starts = |prefix: &str| {
+            name.get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        };
+        if starts("__Host-Http-") {
+            Some(Self::HostHttp)
+        } else if starts("__Host-") {
+            Some(Self::Host)
+        } else if starts("__Http-") {
+            Some(Self::Http)
+        } else if starts("__Secure-") {
+            Some(Self::Secure)
+        } else {
+            None
+        }
+    }
+
+    pub fn requires_http_only(self) -> bool {
+        matches!(self, Self::Http | Self::HostHttp)
+    }
+
+    /// Path=/ and no Domain: the cookie belongs to exactly one host.
+    pub fn requires_host_only_root(self) -> bool {
+        matches!(self, Self::Host | Self::HostHttp)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -241,6 +287,20 @@ mod tests {
             spec.to_header_value(NOW)
                 .ends_with("Max-Age=30; Expires=Fri, 01 Jan 2027 00:00:00 GMT")
         );
+    }
+
+    #[test]
+    fn removals_keep_what_their_name_prefix_requires() {
+        let host_http = CookieSpec::removal("__host-Http-id", Some("/".to_owned()), None);
+        assert!(host_http.secure && host_http.http_only);
+        assert_eq!(
+            CookieSpec::removal("__Secure-x", Some("/a".to_owned()), None).to_header_value(NOW),
+            "__Secure-x=; Secure; Path=/a; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        let plain = CookieSpec::removal("theme", None, None);
+        assert!(!plain.secure && !plain.http_only);
+        assert_eq!(NamePrefix::of("__Secur-x"), None);
+        assert_eq!(NamePrefix::of("__HOST-x"), Some(NamePrefix::Host));
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::cookies::inspect::{CookieKind, InspectedCookie, inspect};
 use crate::cookies::login::LoginCookie;
 use crate::cookies::rules::{WARN_COOKIE_COUNT, WARN_HEADER_BYTES};
 use crate::cookies::{
-    CookieContext, CookieSpec, Finding, RequestCookies, SameSite, SetCookies, check_request,
-    prepare,
+    CookieContext, CookieSpec, Finding, NamePrefix, RequestCookies, SameSite, SetCookies,
+    check_request, prepare,
 };
 use crate::domain::CookieName;
 use crate::error::{self, PageError};
@@ -205,7 +205,7 @@ async fn delete(
     let now = OffsetDateTime::now_utc();
     let mut cookies = SetCookies::new();
     for path in removal_paths(name.as_str()) {
-        let spec = removal_keeping_prefix_rules(name.as_str(), path);
+        let spec = CookieSpec::removal(name.as_str(), Some((*path).to_owned()), None);
         cookies.push(
             prepare(&spec, &ctx, now).map_err(|r| {
                 PageError::refused(&r).with_link("/inspect", "Back to the inspector")
@@ -218,26 +218,10 @@ async fn delete(
 /// Where a cookie of this name visible here can live: a `__Host-` cookie
 /// only at `/` (a removal elsewhere would itself break the prefix's rules).
 fn removal_paths(name: &str) -> &'static [&'static str] {
-    if name.to_ascii_lowercase().starts_with("__host-") {
+    if NamePrefix::of(name).is_some_and(NamePrefix::requires_host_only_root) {
         &VISIBLE_PATHS[..1]
     } else {
         &VISIBLE_PATHS
-    }
-}
-
-/// A removal cookie that still satisfies its name's prefix: browsers ignore
-/// a `__Secure-`/`__Host-` removal without Secure, and `__Http-` without
-/// HttpOnly, so the cookie would survive.
-fn removal_keeping_prefix_rules(name: &str, path: &str) -> CookieSpec {
-    let lower = name.to_ascii_lowercase();
-    let needs_secure = ["__secure-", "__host-", "__http-"]
-        .iter()
-        .any(|p| lower.starts_with(p));
-    let needs_http_only = lower.starts_with("__http-") || lower.starts_with("__host-http-");
-    CookieSpec {
-        secure: needs_secure,
-        http_only: needs_http_only,
-        ..CookieSpec::removal(name, Some(path.to_owned()), None)
     }
 }
 
@@ -366,14 +350,5 @@ mod tests {
         assert_eq!(removal_paths("__Host-prefs"), ["/"]);
         assert_eq!(removal_paths("__host-Http-x"), ["/"]);
         assert_eq!(removal_paths("theme"), ["/", "/inspect"]);
-    }
-
-    #[test]
-    fn removals_keep_what_their_prefix_requires() {
-        let host = removal_keeping_prefix_rules("__Host-Http-id", "/");
-        assert!(host.secure && host.http_only);
-        let plain = removal_keeping_prefix_rules("theme", "/inspect");
-        assert!(!plain.secure && !plain.http_only);
-        assert_eq!(plain.path.as_deref(), Some("/inspect"));
     }
 }

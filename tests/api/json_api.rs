@@ -53,6 +53,21 @@ async fn delete_removes_each_named_cookie_and_redirects() {
 }
 
 #[tokio::test]
+async fn deleting_a_prefixed_cookie_keeps_what_its_prefix_requires() {
+    // Without Secure (and HttpOnly for __Http-) the browser ignores the
+    // removal, so the cookie would survive its deletion.
+    let app = spawn_app().await;
+
+    let response = app.get("/api/cookies/delete?__Host-Http-id").await;
+
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        the_set_cookie(&response),
+        "__Host-Http-id=; HttpOnly; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    );
+}
+
+#[tokio::test]
 async fn a_set_with_one_bad_name_sets_nothing_and_says_why() {
     let app = spawn_app().await;
 

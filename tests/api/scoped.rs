@@ -132,6 +132,19 @@ async fn delete_takes_any_cookie_name() {
 }
 
 #[tokio::test]
+async fn delete_of_a_secure_prefixed_name_is_itself_secure() {
+    let app = spawn_app().await;
+
+    let response = app.get("/cookies/delete?name=__Secure-theme").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        the_set_cookie(&response),
+        "__Secure-theme=; Secure; Path=/cookies; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    );
+}
+
+#[tokio::test]
 async fn delete_refuses_a_name_that_is_not_a_token() {
     let app = spawn_app().await;
     for name in ["a%20b", "a%3Bb", "", "a%0D%0ASet-Cookie:%20x=1"] {
