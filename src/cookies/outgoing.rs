@@ -89,10 +89,6 @@ impl SetCookies {
     pub fn push(&mut self, cookie: PreparedCookie) {
         self.0.push(cookie);
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = &PreparedCookie> {
-        self.0.iter()
-    }
 }
 
 impl IntoResponseParts for SetCookies {
