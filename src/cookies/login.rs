@@ -209,7 +209,7 @@ pub fn open(ring: &KeyRing, name: &str, value: &str, now: OffsetDateTime) -> Log
     let Some((key_id, sealed)) = value.split_once('.') else {
         return LoginCookie::Tampered;
     };
-    let Some(key) = ring.find_by_hex(key_id) else {
+    let Some(key) = ring.find(key_id) else {
         // An id of the right shape is a real key we don't hold; anything else
         // was never one of ours.
         return if key_id.len() == 8 && key_id.bytes().all(|b| b.is_ascii_hexdigit()) {
