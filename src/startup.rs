@@ -54,6 +54,7 @@ impl Application {
         let state = AppState::new(config, ring, revocations);
         let router = routes::app(state.clone());
         spawn_pruning(state.clone());
+        keep_timer_wheel_armed();
         Ok(Self {
             listener,
             local_addr,
@@ -137,6 +138,20 @@ impl Application {
 }
 
 /// Forgets expired revocations now and then, for as long as the server runs.
+/// Keeps one timer pending that fires sooner than any request's timeout.
+/// Without it tokio's timer wheel is empty between requests (each request's
+/// timeout is gone when it answers), so registering the next request's
+/// timeout wakes the I/O driver: one eventfd `write(2)` per request, and an
+/// extra `epoll_wait` return (tokio-rs/tokio#5207). With an earlier deadline
+/// always pending, a new timeout never moves the driver's next wake-up.
+fn keep_timer_wheel_armed() {
+    tokio::spawn(async {
+        loop {
+            tokio::time::sleep(crate::routes::REQUEST_TIMEOUT / 2).await;
+        }
+    });
+}
+
 fn spawn_pruning(state: AppState) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(PRUNE_EVERY);
