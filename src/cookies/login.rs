@@ -267,6 +267,9 @@ pub fn cookie_spec(
 ) -> CookieSpec {
     CookieSpec {
         expires: Some(claims.exp),
+        // `<key id>.<base64url>` holds only cookie-octets: no percent-encoding
+        // pass is needed (the rules still check every octet).
+        wire_value: true,
         ..CookieSpec::new(cookie_name(https), value)
             .http_only(true)
             .same_site(SameSite::Lax)

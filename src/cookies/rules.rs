@@ -225,11 +225,17 @@ fn check_value_octets(value: &str, out: &mut Vec<Finding>) {
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
         .unwrap_or(value);
-    let Some(bad) = inner.chars().find(|c| {
-        !c.is_ascii() || matches!(c, ' ' | '"' | ',' | ';' | '\\') || c.is_ascii_control()
+    // Bytes, not chars: this runs on every cookie sent. The first byte that
+    // isn't ASCII starts a character, so the report can name it.
+    let Some(at) = inner.bytes().position(|b| {
+        !b.is_ascii() || matches!(b, b' ' | b'"' | b',' | b';' | b'\\') || b.is_ascii_control()
     }) else {
         return;
     };
+    let bad = inner
+        .get(at..)
+        .and_then(|rest| rest.chars().next())
+        .unwrap_or_default();
     out.push(Finding::new(
         Rule::ValueNotCookieOctets,
         format!(
@@ -752,6 +758,8 @@ mod tests {
             rules(&wire("café"), "localhost", false),
             [Rule::ValueNotCookieOctets]
         );
+        let named = check(&wire("café"), &CookieContext::new("localhost", false), NOW);
+        assert!(named[0].message.contains("'é'"), "{}", named[0].message);
         assert_eq!(rules(&wire("\"bar:baz\""), "localhost", false), []);
         assert_eq!(rules(&wire("caf%C3%A9"), "localhost", false), []);
         // Text values are encoded, so never trip it.

@@ -188,12 +188,13 @@ impl CookieSpec {
     /// The `Set-Cookie` header value, unchecked. Use [`super::prepare`] to
     /// get one that is allowed to leave the server.
     pub fn to_header_value(&self, now: OffsetDateTime) -> String {
-        let mut cookie = cookie::Cookie::new(self.name.clone(), self.encoded_value().into_owned());
+        // Borrowed: the crate only formats, so nothing needs copying.
+        let mut cookie = cookie::Cookie::new(self.name.as_str(), self.encoded_value());
         if let Some(path) = &self.path {
-            cookie.set_path(path.clone());
+            cookie.set_path(path.as_str());
         }
         if let Some(domain) = &self.domain {
-            cookie.set_domain(domain.clone());
+            cookie.set_domain(domain.as_str());
         }
         if let Some(max_age) = self.max_age {
             cookie.set_max_age(max_age);
