@@ -4,13 +4,17 @@ Server CPU time per request is the figure a load generator can't cap: it is
 read from /proc (every thread's schedstat, in nanoseconds) before and after
 each run and divided by the requests wrk completed. Everything is judged as
 a ratio to GET /healthz in the same run, because absolute numbers drift on a
-shared machine. Run through bench/load.sh, which builds the binary.
+shared machine. "wrk sleeps/request" is how often the load generator was idle
+and had to be woken by a response: on loopback that wake-up (an IPI to the
+other CPU) is paid in the server's kernel time, and it grows as the server
+gets slower per request. Run through bench/load.sh, which builds the binary.
 """
 
 import argparse
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -93,9 +97,14 @@ def parse_duration_ms(text):
 def run_wrk(url, script, connections, seconds):
     command = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
                "--latency", "-s", script, url]
+    # wrk is the only child that ends in between, so the change in the
+    # children's voluntary context switches is how often wrk went to sleep.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_nvcsw
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    sleeps = resource.getrusage(resource.RUSAGE_CHILDREN).ru_nvcsw - before
     result = {"requests": int(re.search(r"(\d+) requests in", out).group(1)),
               "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    result["client_sleeps"] = sleeps / max(result["requests"], 1)
     for pct in ("50", "99"):
         match = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
         result[f"p{pct}_ms"] = parse_duration_ms(match.group(1))
@@ -189,7 +198,7 @@ def main():
             rows = []
             for name, *_, budget in plan:
                 median = {key: statistics.median(r[key] for r in runs[name])
-                          for key in ("rps", "p50_ms", "p99_ms", "cpu_us", "kernel_share")}
+                          for key in ("rps", "p50_ms", "p99_ms", "cpu_us", "kernel_share", "client_sleeps")}
                 median.update(name=name, budget=budget,
                               errors=sum(r["errors"] for r in runs[name]),
                               peak_rss_kib=max(r["peak_rss_kib"] for r in runs[name]),
@@ -221,8 +230,9 @@ def render(rows, idle_rss, peak_rss, memory, args, seconds, repeat):
         f"{len(rows)} scenarios, {seconds} s each at {args.connections} connections, median of {repeat} "
         f"interleaved run(s) (wrk -t1 on CPU {CLIENT_CPU}, cookie-lab on CPU {SERVER_CPU}).",
         "",
-        "| scenario | req/s | p50 | p99 | p99 ÷ healthz | errors | peak RSS | CPU/request (spread) | in kernel | CPU ÷ healthz | budget |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| scenario | req/s | p50 | p99 | p99 ÷ healthz | errors | peak RSS | CPU/request (spread) | in kernel "
+        "| wrk sleeps/request | CPU ÷ healthz | budget |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     verdicts = []
     for r in rows:
@@ -237,7 +247,7 @@ def render(rows, idle_rss, peak_rss, memory, args, seconds, repeat):
         lines.append(
             f"| {r['name']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {p99_ratio:.2f} | "
             f"{r['errors']} | {r['peak_rss_kib'] / 1024:.1f} MiB | {r['cpu_us']:.1f} µs (±{r['spread'] * 50:.0f}%) | "
-            f"{r['kernel_share'] * 100:.0f}% | {cpu_ratio:.2f} | {budget} |")
+            f"{r['kernel_share'] * 100:.0f}% | {r['client_sleeps']:.2f} | {cpu_ratio:.2f} | {budget} |")
     memory_ok = peak_rss <= 4 * idle_rss and memory["errors"] == 0
     verdicts.append(memory_ok)
     lines += [
