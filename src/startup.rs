@@ -137,7 +137,6 @@ impl Application {
     }
 }
 
-/// Forgets expired revocations now and then, for as long as the server runs.
 /// Keeps one timer pending that fires sooner than any request's timeout.
 /// Without it tokio's timer wheel is empty between requests (each request's
 /// timeout is gone when it answers), so registering the next request's
@@ -152,6 +151,7 @@ fn keep_timer_wheel_armed() {
     });
 }
 
+/// Forgets expired revocations now and then, for as long as the server runs.
 fn spawn_pruning(state: AppState) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(PRUNE_EVERY);
