@@ -2,6 +2,7 @@
 //! what to do, with a fitting status. Details of 5xx errors are logged once,
 //! here, and never shown.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Serialize;
 
-use crate::cookies::{Finding, Refused};
+use crate::cookies::{Finding, Refused, Withheld};
 use crate::templates::{ErrorPage, Page};
 
 /// An error page.
@@ -19,8 +20,18 @@ pub struct PageError {
     pub status: StatusCode,
     pub title: String,
     pub message: String,
-    pub details: Vec<String>,
-    pub link: (&'static str, &'static str),
+    pub details: Box<[String]>,
+    /// A link onwards: where, and its label.
+    pub link: (Cow<'static, str>, &'static str),
+    /// A button that posts to a route of this site.
+    pub action: Option<&'static PostAction>,
+}
+
+/// A button on an error page that posts to a route of this site.
+#[derive(Debug)]
+pub struct PostAction {
+    pub href: &'static str,
+    pub label: &'static str,
 }
 
 impl PageError {
@@ -29,8 +40,9 @@ impl PageError {
             status,
             title: title.into(),
             message: message.into(),
-            details: Vec::new(),
-            link: ("/", "Back to the start page"),
+            details: Box::default(),
+            link: (Cow::Borrowed("/"), "Back to the start page"),
+            action: None,
         }
     }
 
@@ -64,25 +76,48 @@ impl PageError {
         )
     }
 
-    /// A cookie the browser would drop: nothing was sent, and here is why.
+    /// A cookie that was not sent, and why: 422 when a browser would drop it
+    /// or its name is reserved, 403 for a GET from another site (with a
+    /// link to try again from this site).
     pub fn refused(refused: &Refused) -> Self {
-        Self {
-            details: refused
-                .errors()
-                .map(|f| format!("{} ({}) — {}", f.message, f.rule, f.fix))
-                .collect(),
-            ..Self::unprocessable(
-                "The browser would drop this cookie",
-                format!(
-                    "cookie-lab did not send the cookie {:?}: a browser would reject it without a word, so it is refused here instead.",
-                    refused.spec_name
-                ),
+        match refused.withheld() {
+            None => Self {
+                details: refused
+                    .errors()
+                    .map(|f| format!("{} ({}) — {}", f.message, f.rule, f.fix))
+                    .collect::<Vec<_>>()
+                    .into_boxed_slice(),
+                ..Self::unprocessable(
+                    "The browser would drop this cookie",
+                    format!(
+                        "cookie-lab did not send the cookie {:?}: a browser would reject it without a word, so it is refused here instead.",
+                        refused.spec_name()
+                    ),
+                )
+            },
+            Some(Withheld::CrossSite { retry }) => Self::new(
+                StatusCode::FORBIDDEN,
+                "Nothing was set: this came from another site",
+                "Your browser came here from a page on another site, so cookie-lab changed none of this site's \
+                 cookies: a link elsewhere must not be able to change them. If you meant to, follow the link \
+                 below, from this site.",
             )
+            .with_link(retry.clone(), "Try again from this site"),
+            Some(Withheld::ReservedName(_) | Withheld::ResponseCap) => Self::unprocessable(
+                "Nothing was set",
+                format!("{}.", capitalise(&refused.reason())),
+            ),
         }
     }
 
-    pub fn with_link(mut self, href: &'static str, label: &'static str) -> Self {
-        self.link = (href, label);
+    pub fn with_link(mut self, href: impl Into<Cow<'static, str>>, label: &'static str) -> Self {
+        self.link = (href.into(), label);
+        self
+    }
+
+    /// Adds a button that posts to `href` on this site.
+    pub fn with_action(mut self, action: &'static PostAction) -> Self {
+        self.action = Some(action);
         self
     }
 }
@@ -93,8 +128,9 @@ impl IntoResponse for PageError {
             title: &self.title,
             message: &self.message,
             details: &self.details,
-            link_href: self.link.0,
+            link_href: &self.link.0,
             link_label: self.link.1,
+            action: self.action.map(|a| (a.href, a.label)),
         };
         (self.status, Page(page)).into_response()
     }
@@ -158,18 +194,19 @@ impl ApiError {
         )
     }
 
-    /// A cookie a browser would reject: 422, nothing set.
+    /// A cookie that was not sent: 422 (403 for a GET from another site),
+    /// nothing set.
     pub fn refused(refused: Refused) -> Self {
-        let reasons: Vec<&str> = refused.errors().map(|f| f.message.as_str()).collect();
+        let status = match refused.withheld() {
+            Some(Withheld::CrossSite { .. }) => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let error = refused.reason();
         Self {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             body: ApiErrorBody {
-                error: format!(
-                    "cookie {:?} was not set because a browser would reject it: {}",
-                    refused.spec_name,
-                    reasons.join(" ")
-                ),
-                problems: refused.findings,
+                error,
+                problems: refused.findings().to_vec(),
             },
         }
     }
@@ -217,8 +254,19 @@ impl From<QueryRejection> for ApiError {
 /// For middleware, which runs before any handler decides.
 pub fn error_response(path: &str, page: PageError) -> Response {
     if path.starts_with("/api/") {
-        ApiError::new(page.status, page.message).into_response()
+        let error = match page.action {
+            Some(action) => format!("{} ({}: POST {})", page.message, action.label, action.href),
+            None => page.message,
+        };
+        ApiError::new(page.status, error).into_response()
     } else {
         page.into_response()
     }
+}
+
+fn capitalise(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }

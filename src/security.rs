@@ -10,11 +10,13 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::cookies::FromOtherSite;
 use crate::state::AppState;
 
 /// Every request passes here once, in this order: mark who sent it and over
 /// what (`proxy`), refuse oversized cookies (`limits`, 431), refuse
-/// cross-site state changes (`cross_site`, 403). One middleware rather than
+/// cross-site state changes (`cross_site`, 403), and mark safe requests
+/// from another site, which then set no demo cookie. One middleware rather than
 /// three: each `from_fn` costs a boxed future per request.
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     proxy::mark(state.config.trust_proxy, &mut request);
@@ -23,6 +25,15 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     }
     if let Some(refused) = cross_site::refusal(&request) {
         return refused;
+    }
+    if request.method().is_safe() && cross_site::is_from_other_site(request.headers()) {
+        // Safe requests from elsewhere run (a link must work), but they
+        // carry this mark, so no demo cookie is set or deleted.
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), ToString::to_string);
+        request.extensions_mut().insert(FromOtherSite { target });
     }
     next.run(request).await
 }

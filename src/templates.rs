@@ -189,4 +189,6 @@ pub struct ErrorPage<'a> {
     pub details: &'a [String],
     pub link_href: &'a str,
     pub link_label: &'a str,
+    /// A button that posts to this site: where, and its label.
+    pub action: Option<(&'static str, &'static str)>,
 }

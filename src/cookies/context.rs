@@ -15,6 +15,10 @@ use crate::metrics::Metrics;
 pub struct CookieContext {
     host: String,
     https: bool,
+    /// When the request came from another site (a link, a redirect, a form
+    /// elsewhere), its path and query: demo cookies are then withheld, and
+    /// the page offers this link to try again from this site.
+    other_site_request: Option<String>,
     metrics: Option<Metrics>,
 }
 
@@ -23,12 +27,22 @@ pub struct CookieContext {
 #[derive(Debug, Clone, Copy)]
 pub struct ServedOverHttps;
 
+/// Marks a request that came from another site (set by the security guard
+/// from `Sec-Fetch-Site`, or `Origin`/`Referer` without it). Absent means
+/// same-site, or a client that isn't a browser page.
+#[derive(Debug, Clone)]
+pub struct FromOtherSite {
+    /// The request's path and query.
+    pub target: String,
+}
+
 impl CookieContext {
     /// `host` may carry a port and any case; both are normalised away.
     pub fn new(host: &str, https: bool) -> Self {
         Self {
             host: normalise_host(host),
             https,
+            other_site_request: None,
             metrics: None,
         }
     }
@@ -39,6 +53,7 @@ impl CookieContext {
         Self {
             host: String::new(),
             https,
+            other_site_request: None,
             metrics: None,
         }
     }
@@ -47,6 +62,20 @@ impl CookieContext {
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = Some(metrics);
         self
+    }
+
+    /// The same context for a request that did (or did not) come from
+    /// another site.
+    /// `target` is the request's path and query; `None` for a same-site
+    /// or non-browser request.
+    pub fn from_other_site_request(mut self, target: Option<String>) -> Self {
+        self.other_site_request = target;
+        self
+    }
+
+    /// The path and query of a request that came from another site.
+    pub fn other_site_request(&self) -> Option<&str> {
+        self.other_site_request.as_deref()
     }
 
     pub fn metrics(&self) -> Option<&Metrics> {
@@ -112,7 +141,13 @@ where
             .or_else(|| parts.uri.host())
             .unwrap_or("localhost");
         let https = parts.extensions.get::<ServedOverHttps>().is_some();
-        Ok(Self::new(host, https).with_metrics(Metrics::from_ref(state)))
+        let other_site = parts
+            .extensions
+            .get::<FromOtherSite>()
+            .map(|from| from.target.clone());
+        Ok(Self::new(host, https)
+            .from_other_site_request(other_site)
+            .with_metrics(Metrics::from_ref(state)))
     }
 }
 

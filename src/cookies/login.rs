@@ -19,7 +19,10 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 
+use super::context::CookieContext;
 use super::incoming::RequestCookies;
+use super::outgoing::{PreparedCookie, Refused, prepare_own};
+use super::reserved::OwnCookie;
 use super::spec::{CookieSpec, SameSite};
 use crate::domain::Email;
 use crate::keys::{KeyRing, RingKey};
@@ -292,6 +295,26 @@ pub fn cookie_spec(
             .secure(https)
             .max_age(claims.remaining(now))
     }
+}
+
+/// The login cookie, checked and ready to send. Its name is reserved, so
+/// this is the only way one reaches a response.
+pub fn prepare_cookie(
+    value: String,
+    claims: &LoginClaims,
+    ctx: &CookieContext,
+    now: OffsetDateTime,
+) -> Result<PreparedCookie, Refused> {
+    let spec = cookie_spec(value, claims, ctx.https(), now);
+    prepare_own(&spec, ctx, now, OwnCookie::grant())
+}
+
+/// The removal of the login cookie, checked and ready to send.
+pub fn prepare_removal(
+    ctx: &CookieContext,
+    now: OffsetDateTime,
+) -> Result<PreparedCookie, Refused> {
+    prepare_own(&removal_spec(ctx.https()), ctx, now, OwnCookie::grant())
 }
 
 /// The cookie that logs the browser out.

@@ -4,6 +4,7 @@ use axum::response::{IntoResponseParts, ResponseParts};
 use time::OffsetDateTime;
 
 use super::context::CookieContext;
+use super::reserved::{OwnCookie, Reserved, reserved};
 use super::rules::{self, Finding};
 use super::spec::CookieSpec;
 
@@ -30,27 +31,158 @@ impl PreparedCookie {
     }
 }
 
-/// Why a cookie was not sent: at least one error, plus any warnings.
+/// Why a cookie was not sent.
 #[derive(Debug, Clone)]
-pub struct Refused {
-    pub spec_name: String,
-    pub findings: Vec<Finding>,
+pub enum Refused {
+    /// A browser would drop it: at least one error, plus any warnings.
+    Dropped {
+        spec_name: String,
+        findings: Vec<Finding>,
+    },
+    /// A browser would take it, but cookie-lab's own policy withholds it.
+    Withheld { spec_name: String, policy: Withheld },
 }
 
-impl Refused {
-    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.is_error())
+/// cookie-lab's own reasons not to send a cookie a browser would take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Withheld {
+    /// The name is one cookie-lab relies on itself.
+    ReservedName(Reserved),
+    /// A GET from another site: a link elsewhere must not change this
+    /// site's cookies (login CSRF, logout CSRF, cookie bombs). `retry` is
+    /// the request's own path and query, to try again from this site.
+    CrossSite { retry: String },
+    /// More than one response may set.
+    ResponseCap,
+}
+
+impl Withheld {
+    /// A label for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::ReservedName(_) => "reserved-name",
+            Self::CrossSite { .. } => "cross-site",
+            Self::ResponseCap => "response-cap",
+        }
     }
 }
 
-/// Checks `spec` against every rule and builds its header, or refuses it.
+impl Refused {
+    pub fn spec_name(&self) -> &str {
+        match self {
+            Self::Dropped { spec_name, .. } | Self::Withheld { spec_name, .. } => spec_name,
+        }
+    }
+
+    /// Every finding of a cookie a browser would drop; none for a withheld one.
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Self::Dropped { findings, .. } => findings,
+            Self::Withheld { .. } => &[],
+        }
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings().iter().filter(|f| f.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings().iter().filter(|f| !f.is_error())
+    }
+
+    /// The policy that withheld it, if it was withheld.
+    pub fn withheld(&self) -> Option<&Withheld> {
+        match self {
+            Self::Withheld { policy, .. } => Some(policy),
+            Self::Dropped { .. } => None,
+        }
+    }
+
+    /// Why, in one sentence a user reads.
+    pub fn reason(&self) -> String {
+        let name = self.spec_name();
+        match self {
+            Self::Dropped { .. } => {
+                let reasons: Vec<&str> = self.errors().map(|f| f.message.as_str()).collect();
+                format!(
+                    "cookie {name:?} was not set because a browser would reject it: {}",
+                    reasons.join(" ")
+                )
+            }
+            Self::Withheld { policy, .. } => match policy {
+                Withheld::ReservedName(why) => format!(
+                    "nothing was set: the cookie name {name:?} is reserved, because {}",
+                    why.purpose()
+                ),
+                Withheld::CrossSite { .. } => {
+                    "nothing was set, because the request came from another \
+                     site: only this site's own pages may change its cookies"
+                        .to_owned()
+                }
+                Withheld::ResponseCap => format!(
+                    "nothing was set: one response sets at most {MAX_COOKIES_PER_RESPONSE} cookies \
+                     and {} KiB of Set-Cookie headers",
+                    MAX_SET_COOKIE_BYTES / 1024
+                ),
+            },
+        }
+    }
+}
+
+/// One response sets at most this many cookies: a longer query string to
+/// the httpbin routes would otherwise answer with thousands of headers, and
+/// a browser given them evicts the site's other cookies.
+pub const MAX_COOKIES_PER_RESPONSE: usize = 20;
+/// One response's `Set-Cookie` headers come to at most this many bytes, so
+/// a few responses can't push the Cookie header past what the site reads.
+pub const MAX_SET_COOKIE_BYTES: usize = 8 * 1024;
+
+/// Checks a demo cookie (one a route builds from what the user asked for)
+/// against cookie-lab's policy and every browser rule, and builds its
+/// header, or refuses it. The policy comes first and is not a rule: a
+/// reserved name or a GET from another site is refused whatever a browser
+/// would do with the cookie.
 pub fn prepare(
     spec: &CookieSpec,
     ctx: &CookieContext,
     now: OffsetDateTime,
 ) -> Result<PreparedCookie, Refused> {
+    let withhold = |policy| {
+        Err(Refused::Withheld {
+            spec_name: spec.name.clone(),
+            policy,
+        })
+    };
+    if let Some(why) = reserved(&spec.name) {
+        return withhold(Withheld::ReservedName(why));
+    }
+    if let Some(retry) = ctx.other_site_request() {
+        return withhold(Withheld::CrossSite {
+            retry: retry.to_owned(),
+        });
+    }
+    check_and_build(spec, ctx, now)
+}
+
+/// [`prepare`] for a cookie cookie-lab's own code built: the browser rules
+/// still apply, the demo policy doesn't (the login cookie's name is
+/// reserved, and `/profile` reseals it on a navigation from anywhere).
+pub(in crate::cookies) fn prepare_own(
+    spec: &CookieSpec,
+    ctx: &CookieContext,
+    now: OffsetDateTime,
+    _own: OwnCookie,
+) -> Result<PreparedCookie, Refused> {
+    check_and_build(spec, ctx, now)
+}
+
+fn check_and_build(
+    spec: &CookieSpec,
+    ctx: &CookieContext,
+    now: OffsetDateTime,
+) -> Result<PreparedCookie, Refused> {
     let findings = rules::check(spec, ctx, now);
-    let refuse = |findings| Refused {
+    let refuse = |findings| Refused::Dropped {
         spec_name: spec.name.clone(),
         findings,
     };
@@ -73,9 +205,14 @@ pub fn prepare(
     }
 }
 
-/// The `Set-Cookie` headers of a response, in order.
+/// The `Set-Cookie` headers of a response, in order: at most
+/// [`MAX_COOKIES_PER_RESPONSE`] of them in [`MAX_SET_COOKIE_BYTES`], unless
+/// cookie-lab's own code adds them.
 #[derive(Debug, Clone, Default)]
-pub struct SetCookies(Vec<PreparedCookie>);
+pub struct SetCookies {
+    cookies: Vec<PreparedCookie>,
+    bytes: usize,
+}
 
 impl SetCookies {
     pub fn new() -> Self {
@@ -83,11 +220,43 @@ impl SetCookies {
     }
 
     pub fn one(cookie: PreparedCookie) -> Self {
-        Self(vec![cookie])
+        let mut one = Self::new();
+        one.push_unchecked(cookie);
+        one
     }
 
-    pub fn push(&mut self, cookie: PreparedCookie) {
-        self.0.push(cookie);
+    /// Adds a cookie, unless the response would then set more than one
+    /// response may.
+    pub fn push(&mut self, cookie: PreparedCookie) -> Result<(), Refused> {
+        if self.cookies.len() >= MAX_COOKIES_PER_RESPONSE
+            || self.bytes + cookie.text.len() > MAX_SET_COOKIE_BYTES
+        {
+            return Err(Refused::Withheld {
+                spec_name: cookie.text.split('=').next().unwrap_or_default().to_owned(),
+                policy: Withheld::ResponseCap,
+            });
+        }
+        self.push_unchecked(cookie);
+        Ok(())
+    }
+
+    /// Adds one of cookie-lab's own cookies (the login cookie, the 431
+    /// page's removals), which the per-response cap doesn't bind.
+    pub(in crate::cookies) fn push_own(&mut self, cookie: PreparedCookie, _own: OwnCookie) {
+        self.push_unchecked(cookie);
+    }
+
+    fn push_unchecked(&mut self, cookie: PreparedCookie) {
+        self.bytes += cookie.text.len();
+        self.cookies.push(cookie);
+    }
+
+    pub fn len(&self) -> usize {
+        self.cookies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cookies.is_empty()
     }
 }
 
@@ -95,7 +264,7 @@ impl IntoResponseParts for SetCookies {
     type Error = std::convert::Infallible;
 
     fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
-        for cookie in self.0 {
+        for cookie in self.cookies {
             res.headers_mut().append(SET_COOKIE, cookie.header);
         }
         Ok(res)
@@ -131,6 +300,31 @@ mod tests {
     }
 
     #[test]
+    fn reserved_names_are_withheld_before_any_rule_runs() {
+        for name in ["lab_session", "__HOST-lab_session", "cookie_lab_probe"] {
+            let refused = prepare(&CookieSpec::new(name, "x"), &local(), NOW).unwrap_err();
+            assert!(
+                matches!(refused.withheld(), Some(Withheld::ReservedName(_))),
+                "{name}: {refused:?}"
+            );
+            let removal = CookieSpec::removal(name, Some("/".to_owned()), None);
+            assert!(prepare(&removal, &local(), NOW).is_err(), "{name} removal");
+        }
+    }
+
+    #[test]
+    fn a_get_from_another_site_sets_nothing() {
+        let ctx = local().from_other_site_request(Some("/cookies?max_age=5".to_owned()));
+        let refused = prepare(&CookieSpec::new("userID", "a"), &ctx, NOW).unwrap_err();
+        assert_eq!(
+            refused.withheld(),
+            Some(&Withheld::CrossSite {
+                retry: "/cookies?max_age=5".to_owned()
+            })
+        );
+    }
+
+    #[test]
     fn a_non_ascii_wire_value_is_reported_exactly() {
         // Found by the set_cookie fuzz target: the header text came back empty.
         let spec = CookieSpec {
@@ -151,11 +345,49 @@ mod tests {
     #[test]
     fn set_cookies_become_one_header_each_in_order() {
         let mut cookies = SetCookies::new();
-        cookies.push(prepare(&CookieSpec::new("a", "1"), &local(), NOW).unwrap());
-        cookies.push(prepare(&CookieSpec::new("b", "2"), &local(), NOW).unwrap());
+        cookies
+            .push(prepare(&CookieSpec::new("a", "1"), &local(), NOW).unwrap())
+            .unwrap();
+        cookies
+            .push(prepare(&CookieSpec::new("b", "2"), &local(), NOW).unwrap())
+            .unwrap();
         let response = (cookies, "body").into_response();
         let headers: Vec<_> = response.headers().get_all(SET_COOKIE).iter().collect();
         assert_eq!(headers, ["a=1; Path=/", "b=2; Path=/"]);
+    }
+
+    #[test]
+    fn one_response_sets_at_most_twenty_cookies() {
+        let mut cookies = SetCookies::new();
+        for i in 0..MAX_COOKIES_PER_RESPONSE {
+            let spec = CookieSpec::new(format!("c{i}"), "v");
+            cookies
+                .push(prepare(&spec, &local(), NOW).unwrap())
+                .unwrap();
+        }
+        let one_more = prepare(&CookieSpec::new("c20", "v"), &local(), NOW).unwrap();
+        assert_eq!(
+            cookies.push(one_more).unwrap_err().withheld(),
+            Some(&Withheld::ResponseCap)
+        );
+        assert_eq!(cookies.len(), MAX_COOKIES_PER_RESPONSE);
+    }
+
+    #[test]
+    fn one_response_sets_at_most_8_kib_of_headers() {
+        let mut cookies = SetCookies::new();
+        let big = |name: &str| CookieSpec::new(name, "v".repeat(4000));
+        cookies
+            .push(prepare(&big("a"), &local(), NOW).unwrap())
+            .unwrap();
+        cookies
+            .push(prepare(&big("b"), &local(), NOW).unwrap())
+            .unwrap();
+        let third = prepare(&big("c"), &local(), NOW).unwrap();
+        assert_eq!(
+            cookies.push(third).unwrap_err().withheld(),
+            Some(&Withheld::ResponseCap)
+        );
     }
 
     use axum::response::IntoResponse;

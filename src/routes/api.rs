@@ -170,7 +170,9 @@ fn send_all_then_list(
     let now = OffsetDateTime::now_utc();
     let mut cookies = SetCookies::new();
     for spec in specs {
-        cookies.push(prepare(&spec, ctx, now).map_err(ApiError::refused)?);
+        cookies
+            .push(prepare(&spec, ctx, now).map_err(ApiError::refused)?)
+            .map_err(ApiError::refused)?;
     }
     Ok((
         StatusCode::FOUND,

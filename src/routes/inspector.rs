@@ -16,9 +16,10 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 use super::no_store;
 use crate::cookies::inspect::{CookieKind, InspectedCookie, inspect};
 use crate::cookies::login::LoginCookie;
+use crate::cookies::reserved::reserved;
 use crate::cookies::rules::{WARN_COOKIE_COUNT, WARN_HEADER_BYTES};
 use crate::cookies::{
-    CookieContext, CookieSpec, Finding, NamePrefix, RequestCookies, SameSite, SetCookies,
+    CookieContext, CookieSpec, NamePrefix, Refused, RequestCookies, SameSite, SetCookies,
     check_request, prepare,
 };
 use crate::domain::CookieName;
@@ -100,15 +101,16 @@ async fn workbench(
             (SetCookies::one(cookie), html).into_response()
         }
         Err(refused) => {
-            let outcome = WorkbenchOutcome::Refused {
-                header: spec.to_header_value(now),
-                errors: refused.errors().cloned().collect(),
-                warnings: refused
-                    .findings
-                    .iter()
-                    .filter(|f| !f.is_error())
-                    .cloned()
-                    .collect::<Vec<Finding>>(),
+            let outcome = if refused.withheld().is_some() {
+                WorkbenchOutcome::Invalid {
+                    problems: vec![refused.reason()],
+                }
+            } else {
+                WorkbenchOutcome::Refused {
+                    header: spec.to_header_value(now),
+                    errors: refused.errors().cloned().collect(),
+                    warnings: refused.warnings().cloned().collect(),
+                }
             };
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -206,11 +208,11 @@ async fn delete(
     let mut cookies = SetCookies::new();
     for path in removal_paths(name.as_str()) {
         let spec = CookieSpec::removal(name.as_str(), Some((*path).to_owned()), None);
-        cookies.push(
-            prepare(&spec, &ctx, now).map_err(|r| {
-                PageError::refused(&r).with_link("/inspect", "Back to the inspector")
-            })?,
-        );
+        let back =
+            |r: Refused| PageError::refused(&r).with_link("/inspect", "Back to the inspector");
+        cookies
+            .push(prepare(&spec, &ctx, now).map_err(back)?)
+            .map_err(back)?;
     }
     Ok((cookies, Redirect::to("/inspect")).into_response())
 }
@@ -304,7 +306,7 @@ fn row(inspected: &InspectedCookie<'_>) -> InspectRow {
         kind,
         tone,
         login: cookie.is_login_cookie(),
-        deletable: CookieName::parse(cookie.name).is_ok(),
+        deletable: CookieName::parse(cookie.name).is_ok() && reserved(cookie.name).is_none(),
     }
 }
 

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::no_store;
 use crate::cookies::login::{self, LoginClaims, LoginCookie};
-use crate::cookies::{CookieContext, PreparedCookie, RequestCookies, SetCookies, prepare};
+use crate::cookies::{CookieContext, PreparedCookie, RequestCookies, SetCookies};
 use crate::domain::{Email, Password};
 use crate::error::{self, PageError};
 use crate::security::proxy::ClientAddr;
@@ -143,15 +143,16 @@ async fn profile(
             claims,
             current_key,
         } => {
-            let mut set = SetCookies::new();
-            if !current_key {
+            let set = if current_key {
+                SetCookies::new()
+            } else {
                 // Sealed by an older key: reseal under the current one with
                 // the same claims, so the old key can be dropped later.
                 match login_cookie(&state, &ctx, &claims, now) {
-                    Ok(cookie) => set.push(cookie),
+                    Ok(cookie) => SetCookies::one(cookie),
                     Err(err) => return err.into_response(),
                 }
-            }
+            };
             let page = ProfilePage {
                 email: &claims.email,
                 issued: format_utc(claims.iat),
@@ -192,7 +193,7 @@ async fn logout(
 
 /// A 303 to `/login` that also removes the login cookie from the browser.
 fn logged_out(ctx: &CookieContext, now: OffsetDateTime) -> Response {
-    match prepare(&login::removal_spec(ctx.https()), ctx, now) {
+    match login::prepare_removal(ctx, now) {
         Ok(removal) => {
             (SetCookies::one(removal), no_store(), Redirect::to("/login")).into_response()
         }
@@ -209,10 +210,6 @@ fn login_cookie(
 ) -> Result<PreparedCookie, PageError> {
     let value = login::seal(&state.keys, login::cookie_name(ctx.https()), claims)
         .map_err(PageError::internal)?;
-    prepare(
-        &login::cookie_spec(value, claims, ctx.https(), now),
-        ctx,
-        now,
-    )
-    .map_err(|refused| PageError::internal(format!("login cookie refused: {refused:?}")))
+    login::prepare_cookie(value, claims, ctx, now)
+        .map_err(|refused| PageError::internal(format!("login cookie refused: {refused:?}")))
 }

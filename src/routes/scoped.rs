@@ -3,14 +3,17 @@
 use axum::Router;
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
+use axum::http::HeaderName;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::response::Redirect;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::cookies::{CookieContext, CookieSpec, RequestCookies, SetCookies, prepare};
+use crate::cookies::{CookieContext, CookieSpec, RequestCookies, SetCookies, clear, prepare};
 use crate::domain::{CookieName, MaxAge};
 use crate::error::{PageError, query_rejection};
+use crate::security::limits::CLEAR_COOKIES_ROUTE;
 use crate::state::AppState;
 use crate::templates::{CookieRow, CookiesPage, DeletedPage, Page};
 
@@ -23,6 +26,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/cookies", get(cookies))
         .route("/cookies/delete", get(delete))
+        .route(CLEAR_COOKIES_ROUTE, post(clear))
 }
 
 #[derive(Deserialize)]
@@ -91,4 +95,20 @@ async fn delete(
     };
     let html = Page(page).into_response();
     Ok((SetCookies::one(cookie), html))
+}
+
+/// `Clear-Site-Data`: browsers that honour it (on secure origins, localhost
+/// included) drop every cookie of the site, whatever its path or domain.
+const CLEAR_SITE_DATA: HeaderName = HeaderName::from_static("clear-site-data");
+
+/// The 431 page's way out: removes every cookie the request carried, even
+/// when there are too many to read a page with, then shows the inspector.
+async fn clear(ctx: CookieContext, received: RequestCookies) -> impl IntoResponse {
+    let removals = clear::removals_for(&received, &ctx, OffsetDateTime::now_utc());
+    tracing::info!(removals = removals.len(), "clearing the site's cookies");
+    (
+        removals,
+        [(CLEAR_SITE_DATA, "\"cookies\"")],
+        Redirect::to("/inspect"),
+    )
 }

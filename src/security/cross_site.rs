@@ -6,7 +6,7 @@
 //! cross-site and are let through.
 
 use axum::extract::Request;
-use axum::http::header::{HOST, ORIGIN};
+use axum::http::header::{HOST, ORIGIN, REFERER};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -71,6 +71,64 @@ pub fn check(headers: &HeaderMap) -> Result<(), CrossSite> {
     }
 }
 
+/// Whether a request came from another *site* (not merely another
+/// origin): `Sec-Fetch-Site: cross-site`, or, from a browser without Fetch
+/// Metadata, an `Origin` or `Referer` whose site differs from `Host`'s. A
+/// request with none of them isn't from a page elsewhere.
+///
+/// Safe requests are judged by site, not origin: a link from another port
+/// or subdomain of this site is how people move around it.
+pub fn is_from_other_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"cross-site";
+    }
+    let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let from = headers
+        .get(ORIGIN)
+        .or_else(|| headers.get(REFERER))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    match from {
+        None => false,
+        Some(url) => match url_host(&url) {
+            // `Origin: null` (a sandboxed frame, a redirect chain across
+            // sites) or an unreadable URL: nothing vouches for this site.
+            None => true,
+            Some(from_host) => site(from_host) != site(host_without_port(host)),
+        },
+    }
+}
+
+/// The host of an absolute URL (`scheme://[user@]host[:port]/…`).
+fn url_host(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host_without_port(host_port);
+    (!host.is_empty()).then_some(host)
+}
+
+fn host_without_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(v6, _)| v6);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// A host's site: its registrable domain (eTLD+1 by the public suffix
+/// list), or the host itself for IP addresses and bare names.
+fn site(host: &str) -> String {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return host;
+    }
+    psl::domain_str(&host).map_or(host.clone(), str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
@@ -106,6 +164,41 @@ mod tests {
             ])),
             Ok(())
         );
+    }
+
+    #[test]
+    fn safe_requests_are_judged_by_site() {
+        let from = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = headers(pairs);
+            h.insert("host", HeaderValue::from_static("app.example.com:5000"));
+            is_from_other_site(&h)
+        };
+        assert!(from(&[("sec-fetch-site", "cross-site")]));
+        for same in ["same-site", "same-origin", "none"] {
+            let mut h = headers(&[("origin", "http://evil.example")]);
+            h.insert("sec-fetch-site", HeaderValue::from_static(same));
+            assert!(!is_from_other_site(&h), "Sec-Fetch-Site {same} wins");
+        }
+        assert!(!from(&[]), "no browser headers");
+        assert!(!from(&[("origin", "https://www.example.com")]));
+        assert!(!from(&[("referer", "http://example.com:8080/page?x=1")]));
+        assert!(from(&[("origin", "http://evil.example")]));
+        assert!(from(&[("origin", "null")]));
+        assert!(from(&[("referer", "http://example.com.evil.example/")]));
+        assert!(from(&[("referer", "http://user@evil.example:80/x")]));
+    }
+
+    #[test]
+    fn loopback_names_are_sites_of_their_own() {
+        let mut h = headers(&[("origin", "http://localhost:5150")]);
+        h.insert("host", HeaderValue::from_static("127.0.0.1:5101"));
+        assert!(is_from_other_site(&h));
+        let mut h = headers(&[("origin", "http://127.0.0.1:5150")]);
+        h.insert("host", HeaderValue::from_static("127.0.0.1:5101"));
+        assert!(!is_from_other_site(&h), "another port is the same site");
+        let mut h = headers(&[("origin", "http://[::1]:5150")]);
+        h.insert("host", HeaderValue::from_static("[::1]:5101"));
+        assert!(!is_from_other_site(&h));
     }
 
     #[test]
