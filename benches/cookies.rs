@@ -52,6 +52,7 @@ fn login_cookie(c: &mut Criterion) {
         &Email::parse("ada@example.com").unwrap(),
         Duration::days(7),
         now,
+        1,
     )
     .unwrap();
     let sealed = login::seal(&ring, login::COOKIE_NAME, &claims).unwrap();
@@ -98,6 +99,7 @@ fn render_profile(c: &mut Criterion) {
         &Email::parse("ada@example.com").unwrap(),
         Duration::days(7),
         now,
+        1,
     )
     .unwrap();
     // What GET /profile does to render its page: the template, with the

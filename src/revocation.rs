@@ -32,6 +32,16 @@ pub enum RevocationError {
     Unavailable(String),
 }
 
+/// A fresh revocation epoch: random, never 0 (which stands for cookies
+/// sealed before epochs existed, and so matches no store).
+pub(crate) fn new_epoch() -> Result<u64, RevocationError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|err| {
+        RevocationError::Unavailable(format!("no randomness for an epoch: {err}"))
+    })?;
+    Ok(u64::from_le_bytes(bytes).max(1))
+}
+
 impl Revocations {
     /// Opens the store `--revocations` names. SQLite is opened (and created)
     /// now; Redis is connected lazily, so a replica may start before Redis.
@@ -51,21 +61,45 @@ impl Revocations {
 
     /// Revokes `sid` until `until` (the cookie's own expiry).
     pub async fn revoke(&self, sid: &str, until: OffsetDateTime) -> Result<(), RevocationError> {
+        self.revoke_many(&[(sid, until)]).await
+    }
+
+    /// Revokes each `(sid, until)` in one write: one transaction, or one
+    /// Redis round trip.
+    pub async fn revoke_many(
+        &self,
+        entries: &[(&str, OffsetDateTime)],
+    ) -> Result<(), RevocationError> {
         match self {
-            Self::Sqlite(store) => store.revoke(sid, until).await,
-            Self::Redis(store) => store.revoke(sid, until).await,
+            Self::Sqlite(store) => store.revoke_many(entries).await,
+            Self::Redis(store) => store.revoke_many(entries).await,
         }
     }
 
+    /// True when the session `sid`, issued under `epoch`, is logged out:
+    /// revoked, or issued under an epoch the store no longer holds (its data
+    /// was lost, so its logouts may be too).
     pub async fn is_revoked(
         &self,
         sid: &str,
+        epoch: u64,
         now: OffsetDateTime,
     ) -> Result<bool, RevocationError> {
         match self {
-            Self::Sqlite(store) => Ok(store.is_revoked(sid, now)),
+            Self::Sqlite(store) => store.is_revoked(sid, epoch, now).await,
             // Redis drops a key when its cookie expires, so presence is enough.
-            Self::Redis(store) => store.is_revoked(sid).await,
+            Self::Redis(store) => store.is_revoked(sid, epoch).await,
+        }
+    }
+
+    /// The epoch to seal into a new session, and the proof that it could be
+    /// logged out later: an error while the store can't record a logout
+    /// (Redis unreachable, or SQLite's last write failed and a probe write
+    /// fails too), so no session is created that its owner couldn't end.
+    pub async fn epoch_for_new_session(&self) -> Result<u64, RevocationError> {
+        match self {
+            Self::Sqlite(store) => store.epoch_if_writable().await,
+            Self::Redis(store) => store.epoch().await,
         }
     }
 
@@ -78,7 +112,8 @@ impl Revocations {
         }
     }
 
-    /// Whether the store answers right now: for /readyz.
+    /// Whether the store answers right now, and could record a logout: for
+    /// /readyz.
     pub async fn ping(&self) -> Result<(), RevocationError> {
         match self {
             Self::Sqlite(store) => store.ping().await,
@@ -86,13 +121,24 @@ impl Revocations {
         }
     }
 
-    /// Before a login is issued: could this session be revoked later? SQLite
-    /// lives in this process, opened at start-up, so it is not asked (a
-    /// write that fails still fails the logout); Redis is asked with a PING.
-    pub async fn ready_to_revoke(&self) -> Result<(), RevocationError> {
+    /// Makes every later SQLite write fail, or work again: for tests of the
+    /// fail-closed paths. Redis has its own (a stopped server).
+    #[doc(hidden)]
+    pub async fn simulate_write_failure(&self, failing: bool) -> Result<(), RevocationError> {
         match self {
-            Self::Sqlite(_) => Ok(()),
-            Self::Redis(store) => store.ping().await,
+            Self::Sqlite(store) => store.simulate_write_failure(failing).await,
+            Self::Redis(_) => Err(RevocationError::Unavailable(
+                "only SQLite writes can be made to fail".to_owned(),
+            )),
+        }
+    }
+
+    /// What is wrong with the store's own settings for keeping revocations
+    /// (Redis: persistence and eviction); empty when nothing is.
+    pub async fn configuration_problems(&self) -> Vec<String> {
+        match self {
+            Self::Sqlite(_) => Vec::new(),
+            Self::Redis(store) => store.configuration_problems().await,
         }
     }
 

@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use time::OffsetDateTime;
 
 use crate::cookies::RequestCookies;
-use crate::cookies::login::{self, LoginCookie};
+use crate::cookies::inspect::{CookieKind, InspectedCookie};
+use crate::cookies::login::{self, LoginClaims, LoginCookie};
 use crate::error::PageError;
 use crate::revocation::RevocationError;
 use crate::state::AppState;
@@ -28,18 +29,109 @@ pub async fn revoked_or(
     found: LoginCookie,
     now: OffsetDateTime,
 ) -> Result<LoginCookie, RevocationError> {
-    let checked = match &found {
+    let checked = match found {
         LoginCookie::Valid { claims, .. }
-            if state.revocations.is_revoked(&claims.sid, now).await? =>
+            if state
+                .revocations
+                .is_revoked(&claims.sid, claims.epoch, now)
+                .await? =>
         {
-            LoginCookie::Revoked {
-                claims: claims.clone(),
-            }
+            LoginCookie::Revoked { claims }
         }
-        _ => found,
+        other => other,
     };
     state.metrics.login_cookie_read(&checked);
     Ok(checked)
+}
+
+/// Checks the login cookies among `inspected` against the revocation
+/// store: at most [`MAX_LOOKUPS_PER_REQUEST`] distinct sessions, each once.
+/// The valid ones past that are marked `unchecked`.
+pub async fn check_inspected(
+    state: &AppState,
+    inspected: &mut [InspectedCookie<'_>],
+    now: OffsetDateTime,
+) -> Result<(), RevocationError> {
+    let mut answers: Vec<(String, bool)> = Vec::new();
+    for cookie in inspected.iter_mut() {
+        let CookieKind::Login(found) = &mut cookie.kind else {
+            continue;
+        };
+        let LoginCookie::Valid { claims, .. } = found else {
+            state.metrics.login_cookie_read(found);
+            continue;
+        };
+        let known = answers
+            .iter()
+            .find(|(sid, _)| *sid == claims.sid)
+            .map(|&(_, revoked)| revoked);
+        let revoked = match known {
+            Some(revoked) => revoked,
+            None if answers.len() < MAX_LOOKUPS_PER_REQUEST => {
+                let revoked = state
+                    .revocations
+                    .is_revoked(&claims.sid, claims.epoch, now)
+                    .await?;
+                answers.push((claims.sid.clone(), revoked));
+                revoked
+            }
+            None => {
+                cookie.unchecked = true;
+                continue;
+            }
+        };
+        if revoked {
+            *found = LoginCookie::Revoked {
+                claims: claims.clone(),
+            };
+        }
+        state.metrics.login_cookie_read(found);
+    }
+    Ok(())
+}
+
+/// The most revocation-store lookups one request makes, whatever its
+/// cookies: the demo password is public, so anyone can mint any number of
+/// valid sessions and paste them all into one Cookie header.
+pub const MAX_LOOKUPS_PER_REQUEST: usize = 2;
+
+/// The most sessions one logout or login revokes: more than a browser
+/// ever holds under one name (one per path and domain).
+pub const MAX_REVOKED_PER_REQUEST: usize = 16;
+
+/// Every valid login cookie the request carried under its current name,
+/// one per session, in order (at most [`MAX_REVOKED_PER_REQUEST`]).
+pub fn presented_sessions(
+    state: &AppState,
+    cookies: &RequestCookies,
+    https: bool,
+    now: OffsetDateTime,
+) -> Vec<LoginClaims> {
+    let name = login::cookie_name(https);
+    let mut sessions: Vec<LoginClaims> = Vec::new();
+    for cookie in cookies.iter().filter(|c| c.name == name) {
+        if sessions.len() == MAX_REVOKED_PER_REQUEST {
+            break;
+        }
+        let found = login::open(&state.keys, name, cookie.raw_value, now);
+        state.metrics.login_cookie_read(&found);
+        if let LoginCookie::Valid { claims, .. } = found
+            && !sessions.iter().any(|s| s.sid == claims.sid)
+        {
+            sessions.push(claims);
+        }
+    }
+    sessions
+}
+
+/// Revokes each of `sessions` until its own expiry, in one store write.
+pub async fn revoke_all(state: &AppState, sessions: &[LoginClaims]) -> Result<(), RevocationError> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let entries: Vec<(&str, OffsetDateTime)> =
+        sessions.iter().map(|c| (c.sid.as_str(), c.exp)).collect();
+    state.revocations.revoke_many(&entries).await
 }
 
 /// The page for "can't check logins right now": 503, and nobody let in.
@@ -51,4 +143,17 @@ pub fn store_unavailable(err: &RevocationError) -> PageError {
         "cookie-lab can't reach the store that records logged-out sessions, so it can't tell a live login \
          from a logged-out one and lets nobody in for now. Try again in a minute.",
     )
+}
+
+/// The page for a logout that could not be recorded: 503, and the truth
+/// that the session still works.
+pub fn logout_failed(err: &RevocationError) -> PageError {
+    tracing::error!(error = %err, "revocation store unavailable: logout not recorded");
+    PageError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Logout failed: you are still logged in",
+        "cookie-lab couldn't record the logout, so your session is still active and a copy of your cookie \
+         would still work. Your browser keeps its cookie, so you can try again in a minute.",
+    )
+    .with_link("/profile", "Back to your profile")
 }

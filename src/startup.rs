@@ -35,7 +35,18 @@ impl Application {
             .await
             .context("could not open the revocation store")?;
         match revocations.ping().await {
-            Ok(()) => tracing::info!(store = %revocations.describe(), "revocation store ready"),
+            Ok(()) => {
+                tracing::info!(store = %revocations.describe(), "revocation store ready");
+                for problem in revocations.configuration_problems().await {
+                    tracing::warn!(
+                        store = %revocations.describe(),
+                        problem = %problem,
+                        "Redis is not set up to keep revocations: a restart or memory pressure would \
+                         forget logouts (everyone is then logged out, never let back in); run it with \
+                         --appendonly yes and --maxmemory-policy noeviction"
+                    );
+                }
+            }
             // Start anyway: replicas may come up before Redis does. Until it
             // answers, /readyz says 503 and logins are refused with a page
             // that says why; it recovers by itself.

@@ -171,6 +171,8 @@ pub enum WorkbenchOutcome {
 #[template(path = "inspect.html")]
 pub struct InspectPage {
     pub rows: Vec<InspectRow>,
+    /// Cookies past the rows shown.
+    pub not_shown: usize,
     pub count: usize,
     pub header_bytes: usize,
     pub warn_count: usize,

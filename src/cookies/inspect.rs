@@ -17,6 +17,9 @@ pub struct InspectedCookie<'a> {
     /// Another cookie of the same name came earlier in the header: servers
     /// (this one included) read the first.
     pub shadowed: bool,
+    /// A valid login cookie not checked against logouts: one request checks
+    /// only a few (see `session::check_inspected`).
+    pub unchecked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +54,7 @@ pub fn inspect<'a>(
                 cookie,
                 kind,
                 shadowed: *count > 1,
+                unchecked: false,
             }
         })
         .collect()
@@ -77,7 +81,7 @@ mod tests {
         let ring = KeyRing::generate().unwrap();
         let now = OffsetDateTime::now_utc();
         let claims =
-            LoginClaims::issue(&Email::parse("a@b.c").unwrap(), Duration::days(1), now).unwrap();
+            LoginClaims::issue(&Email::parse("a@b.c").unwrap(), Duration::days(1), now, 1).unwrap();
         let valid = login::seal(&ring, login::COOKIE_NAME, &claims).unwrap();
         let cookies = request(&format!(
             "a=1; lab_session={valid}; bad=%AF; a=2; lab_session=garbage"

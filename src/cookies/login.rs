@@ -51,6 +51,21 @@ pub struct LoginClaims {
     pub iat: OffsetDateTime,
     #[serde(with = "time::serde::timestamp")]
     pub exp: OffsetDateTime,
+    /// The revocation store's epoch when the session was issued: a store
+    /// that lost its data has a new one, and refuses every older session.
+    /// 0 for cookies sealed before epochs existed.
+    pub epoch: u64,
+}
+
+/// The claims of cookies sealed before epochs existed (format 1).
+#[derive(Deserialize)]
+struct ClaimsWithoutEpoch {
+    email: String,
+    sid: String,
+    #[serde(with = "time::serde::timestamp")]
+    iat: OffsetDateTime,
+    #[serde(with = "time::serde::timestamp")]
+    exp: OffsetDateTime,
 }
 
 #[derive(Debug, Error)]
@@ -64,8 +79,14 @@ pub enum SealError {
 }
 
 impl LoginClaims {
-    /// Claims for a fresh login: a new random session id, valid for `ttl`.
-    pub fn issue(email: &Email, ttl: Duration, now: OffsetDateTime) -> Result<Self, SealError> {
+    /// Claims for a fresh login: a new random session id, valid for `ttl`,
+    /// under the revocation store's current `epoch`.
+    pub fn issue(
+        email: &Email,
+        ttl: Duration,
+        now: OffsetDateTime,
+        epoch: u64,
+    ) -> Result<Self, SealError> {
         let mut sid = [0u8; 16];
         // The thread's CSPRNG (ChaCha, seeded from the OS) rather than a
         // getrandom(2) call per login: a system call costs microseconds on a VM.
@@ -78,6 +99,7 @@ impl LoginClaims {
             sid: URL_SAFE_NO_PAD.encode(sid),
             iat: now,
             exp: now + ttl,
+            epoch,
         })
     }
 
@@ -161,7 +183,10 @@ pub fn seal(ring: &KeyRing, name: &str, claims: &LoginClaims) -> Result<String, 
 /// The first byte of sealed claims: their layout. Claims are postcard (a
 /// compact serde binary format), not JSON: parsing JSON was 40% of opening a
 /// cookie and made the sealed value half again as long (measured).
-const CLAIMS_FORMAT: u8 = 1;
+const CLAIMS_FORMAT: u8 = 2;
+/// The layout before the epoch was added: still opened (as epoch 0, which
+/// no store holds, so such a session reads as logged out).
+const CLAIMS_FORMAT_WITHOUT_EPOCH: u8 = 1;
 /// Enough for the claims of a typical email address without regrowing.
 const CLAIMS_CAPACITY: usize = 96;
 const NONCE_BYTES: usize = 12;
@@ -255,6 +280,17 @@ fn unseal(key: &RingKey, name: &str, sealed: &str) -> Option<LoginClaims> {
     open_private(key.cipher(), name, sealed, |plain| {
         match plain.split_first() {
             Some((&CLAIMS_FORMAT, claims)) => postcard::from_bytes(claims).ok(),
+            Some((&CLAIMS_FORMAT_WITHOUT_EPOCH, claims)) => {
+                postcard::from_bytes(claims)
+                    .ok()
+                    .map(|old: ClaimsWithoutEpoch| LoginClaims {
+                        email: old.email,
+                        sid: old.sid,
+                        iat: old.iat,
+                        exp: old.exp,
+                        epoch: 0,
+                    })
+            }
             _ => None,
         }
     })
@@ -341,6 +377,7 @@ mod tests {
             &Email::parse("ada@example.com").unwrap(),
             Duration::days(7),
             NOW,
+            7,
         )
         .unwrap()
     }
@@ -416,7 +453,7 @@ mod tests {
             .iter()
             .map(|email| {
                 let claims =
-                    LoginClaims::issue(&Email::parse(email).unwrap(), Duration::days(7), NOW)
+                    LoginClaims::issue(&Email::parse(email).unwrap(), Duration::days(7), NOW, 7)
                         .unwrap();
                 seal(&ring, COOKIE_NAME, &claims).unwrap()
             })
@@ -444,7 +481,7 @@ mod tests {
     fn the_longest_email_still_seals_and_opens() {
         let ring = KeyRing::generate().unwrap();
         let email = Email::parse(&format!("{}@example.com", "a".repeat(242))).unwrap();
-        let claims = LoginClaims::issue(&email, Duration::days(7), NOW).unwrap();
+        let claims = LoginClaims::issue(&email, Duration::days(7), NOW, 7).unwrap();
         let value = seal(&ring, SECURE_COOKIE_NAME, &claims).unwrap();
         let sealed = value.split_once('.').unwrap().1;
         assert!(sealed.len() / 4 * 3 <= MAX_SEALED_BYTES, "{}", sealed.len());

@@ -24,9 +24,12 @@ use crate::cookies::{
 };
 use crate::domain::CookieName;
 use crate::error::{self, PageError};
-use crate::session::{revoked_or, store_unavailable};
+use crate::session::{check_inspected, store_unavailable};
 use crate::state::AppState;
 use crate::templates::{InspectPage, InspectRow, Page, Workbench, WorkbenchOutcome, format_utc};
+
+/// The most cookies the inspector lists: what Chromium keeps for one site.
+const MAX_ROWS: usize = crate::cookies::rules::BROWSER_MAX_COOKIES_PER_SITE;
 
 /// The paths a cookie visible at `/inspect` can have (without a Domain):
 /// a delete button removes the cookie at each.
@@ -235,17 +238,16 @@ async fn page(
 ) -> Response {
     let now = OffsetDateTime::now_utc();
     let mut inspected = inspect(received, &state.keys, now);
-    for cookie in &mut inspected {
-        if let CookieKind::Login(found) = &mut cookie.kind {
-            match revoked_or(state, found.clone(), now).await {
-                Ok(checked) => *found = checked,
-                Err(err) => return store_unavailable(&err).into_response(),
-            }
-        }
+    // A 64 KiB header holds some 16,000 tiny cookies: the page shows as
+    // many as a browser keeps for a site and counts the rest.
+    inspected.truncate(MAX_ROWS);
+    if let Err(err) = check_inspected(state, &mut inspected, now).await {
+        return store_unavailable(&err).into_response();
     }
     let rows = inspected.iter().map(row).collect();
     let page = InspectPage {
         rows,
+        not_shown: received.len().saturating_sub(MAX_ROWS),
         count: received.len(),
         header_bytes: received.header_bytes(),
         warn_count: WARN_COOKIE_COUNT,
@@ -296,6 +298,11 @@ fn row(inspected: &InspectedCookie<'_>) -> InspectRow {
         format!(
             "{kind} · shadowed: an earlier cookie has the same name, and servers read the first"
         )
+    } else {
+        kind
+    };
+    let kind = if inspected.unchecked {
+        format!("{kind} · not checked against logouts (one request checks at most two sessions)")
     } else {
         kind
     };

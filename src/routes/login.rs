@@ -17,7 +17,9 @@ use crate::domain::{Email, Password};
 use crate::error::{self, PageError};
 use crate::security::proxy::ClientAddr;
 use crate::security::throttle::Throttled;
-use crate::session::{current_login, store_unavailable};
+use crate::session::{
+    current_login, logout_failed, presented_sessions, revoke_all, store_unavailable,
+};
 use crate::state::AppState;
 use crate::templates::{LoginPage, Page, ProfilePage, SuccessPage, format_utc};
 
@@ -45,6 +47,7 @@ async fn login(
     State(state): State<AppState>,
     ctx: CookieContext,
     ClientAddr(client): ClientAddr,
+    cookies: RequestCookies,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let form = error::form(form)?;
@@ -76,20 +79,24 @@ async fn login(
         )
         .with_link("/login", "Try again"));
     }
-    // Fail closed here too, although a login reads no revocation: a fresh
-    // session id can't be revoked yet. But while the store is unreachable
-    // this session could not be logged out (logout must record the id, and
-    // would answer 503), and every page that checks the login answers 503
-    // anyway. Handing out a cookie now would only create a session its owner
-    // can't end; saying so before the cookie is set is clearer.
-    if let Err(err) = state.revocations.ready_to_revoke().await {
+    // Fail closed: while the store can't record a logout, a session issued
+    // now could never be ended, so none is issued. The epoch sealed into it
+    // comes from the same answer.
+    let epoch = match state.revocations.epoch_for_new_session().await {
+        Ok(epoch) => epoch,
+        Err(err) => return Err(store_unavailable(&err).with_link("/login", "Try again")),
+    };
+    let now = OffsetDateTime::now_utc();
+    // Logging in again ends the sessions this browser presented, so a copy
+    // of the old cookie (perhaps another user's) stops working too.
+    let presented = presented_sessions(&state, &cookies, ctx.https(), now);
+    if let Err(err) = revoke_all(&state, &presented).await {
         return Err(store_unavailable(&err).with_link("/login", "Try again"));
     }
     state.throttle.record_success(email.as_str());
     state.metrics.login_succeeded();
-    let now = OffsetDateTime::now_utc();
-    let claims =
-        LoginClaims::issue(&email, state.config.session_ttl, now).map_err(PageError::internal)?;
+    let claims = LoginClaims::issue(&email, state.config.session_ttl, now, epoch)
+        .map_err(PageError::internal)?;
     let cookie = login_cookie(&state, &ctx, &claims, now)?;
     // Debug: the request line already says 200 for POST /login.
     tracing::debug!("login succeeded");
@@ -168,9 +175,10 @@ async fn profile(
     }
 }
 
-/// Flask has no logout. Here it revokes the session until the cookie's own
-/// expiry (so a copy of the cookie stops working too), clears the cookie,
-/// and goes back to the login page.
+/// Flask has no logout. Here it revokes every session the browser presented
+/// (a copied cookie stops working too, and a planted one can't hide the real
+/// one) until each cookie's own expiry, clears the cookie, and goes back to
+/// the login page.
 async fn logout(
     State(state): State<AppState>,
     ctx: CookieContext,
@@ -179,14 +187,11 @@ async fn logout(
     let now = OffsetDateTime::now_utc();
     // Read without the revocation check: revoking again is harmless, and an
     // unreachable store must fail the logout, not skip the revocation.
-    let found = login::read(&state.keys, &cookies, ctx.https(), now);
-    state.metrics.login_cookie_read(&found);
-    if let LoginCookie::Valid { claims, .. } = found
-        && let Err(err) = state.revocations.revoke(&claims.sid, claims.exp).await
-    {
+    let presented = presented_sessions(&state, &cookies, ctx.https(), now);
+    if let Err(err) = revoke_all(&state, &presented).await {
         // Clearing only the browser's copy would leave copies working:
         // say so, and let the user try again.
-        return store_unavailable(&err).into_response();
+        return logout_failed(&err).into_response();
     }
     logged_out(&ctx, now)
 }

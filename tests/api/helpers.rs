@@ -9,6 +9,7 @@ use cookie_lab::config::{Config, RevocationStore};
 use cookie_lab::domain::Password;
 use cookie_lab::keys::KeyRing;
 use cookie_lab::startup::Application;
+use cookie_lab::state::AppState;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
@@ -23,6 +24,10 @@ pub(crate) struct TestApp {
     pub(crate) client: Client,
     pub(crate) jar: Arc<reqwest::cookie::Jar>,
     pub(crate) keys: KeyRing,
+    /// The revocation epoch sessions of this server are issued under.
+    pub(crate) epoch: u64,
+    /// The server's own state, for tests that break a part of it.
+    pub(crate) state: AppState,
     pub(crate) data_dir: PathBuf,
     _tmp: Option<Arc<TempDir>>,
     stop: Option<oneshot::Sender<()>>,
@@ -60,6 +65,13 @@ pub(crate) async fn spawn_with(config: Config) -> TestApp {
     let app = Application::build(config).await.expect("server builds");
     let addr = app.local_addr();
     let keys = app.state().keys.clone();
+    let state = app.state().clone();
+    let epoch = app
+        .state()
+        .revocations
+        .epoch_for_new_session()
+        .await
+        .expect("the revocation store answers");
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -75,6 +87,8 @@ pub(crate) async fn spawn_with(config: Config) -> TestApp {
         client,
         jar,
         keys,
+        epoch,
+        state,
         data_dir,
         _tmp: None,
         stop: Some(stop),

@@ -186,7 +186,7 @@ async fn login_cookies_are_classified_without_showing_their_value() {
     let app = spawn_app().await;
     let email = Email::parse("ada@example.com").unwrap();
     let now = OffsetDateTime::now_utc();
-    let claims = LoginClaims::issue(&email, Duration::days(1), now).unwrap();
+    let claims = LoginClaims::issue(&email, Duration::days(1), now, app.epoch).unwrap();
     let valid = login::seal(&app.keys, login::COOKIE_NAME, &claims).unwrap();
     let mut tampered = valid.clone().into_bytes();
     let i = tampered.len() - 6;

@@ -180,6 +180,7 @@ async fn an_expired_login_cookie_is_refused_even_if_the_browser_sends_it() {
         &Email::parse(EMAIL).unwrap(),
         Duration::days(7),
         now - Duration::days(8),
+        app.epoch,
     )
     .unwrap();
     claims.exp = now - Duration::seconds(1);
@@ -200,6 +201,7 @@ async fn a_login_cookie_sealed_under_another_key_is_refused() {
         &Email::parse(EMAIL).unwrap(),
         Duration::days(7),
         OffsetDateTime::now_utc(),
+        app.epoch,
     )
     .unwrap();
     let foreign = login::seal(&other, login::COOKIE_NAME, &claims).unwrap();
@@ -218,6 +220,7 @@ async fn a_cookie_sealed_for_another_name_is_refused() {
         &Email::parse(EMAIL).unwrap(),
         Duration::days(7),
         OffsetDateTime::now_utc(),
+        app.epoch,
     )
     .unwrap();
     let for_other_name = login::seal(&app.keys, "userID", &claims).unwrap();
@@ -255,6 +258,7 @@ async fn a_cookie_from_an_older_key_is_reissued_under_the_current_one() {
         &Email::parse(EMAIL).unwrap(),
         Duration::days(7),
         OffsetDateTime::now_utc(),
+        app.epoch,
     )
     .unwrap();
     let mut ring = KeyRing::generate().unwrap();

@@ -18,5 +18,6 @@ mod ops;
 mod pages;
 mod scoped;
 mod security;
+mod sessions;
 mod shared_revocations;
 mod shutdown;

@@ -2,8 +2,10 @@
 //! logouts, a Redis that is down means 503 (never "logged in", never 500),
 //! and service comes back by itself with Redis.
 //!
-//! Each test starts its own `redis-server` on a free loopback port, without
-//! persistence, and kills it at the end.
+//! Each test starts its own `redis-server` on a free loopback port (with an
+//! append-only file where a test restarts it, as production must run it),
+//! and kills it at the end. Losing Redis's data logs everyone out; it never
+//! brings a logged-out session back.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -27,19 +29,40 @@ const EMAIL: &str = "ada@example.com";
 pub(crate) struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// The append-only file's directory, for a server that persists.
+    aof_dir: Option<TempDir>,
 }
 
 impl RedisServer {
+    /// Without persistence: a restart loses everything.
     pub(crate) async fn start() -> Self {
-        Self::start_on(free_port_below_the_ephemeral_range()).await
+        Self::start_on(free_port_below_the_ephemeral_range(), None).await
     }
 
-    /// Starts (again) on `port`, e.g. after [`Self::stop`].
-    pub(crate) async fn start_on(port: u16) -> Self {
-        let child = Command::new("redis-server")
+    /// As production must run it: an append-only file, fsynced on every
+    /// write, and no eviction.
+    pub(crate) async fn start_persistent() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_on(free_port_below_the_ephemeral_range(), Some(dir)).await
+    }
+
+    /// Starts (again) on `port`, e.g. after [`Self::stop`]; with the same
+    /// append-only directory, it comes back with its data.
+    pub(crate) async fn start_on(port: u16, aof_dir: Option<TempDir>) -> Self {
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+            .args(["--bind", "127.0.0.1", "--save", ""]);
+        match &aof_dir {
+            Some(dir) => command
+                .args(["--appendonly", "yes", "--appendfsync", "always"])
+                .args(["--maxmemory-policy", "noeviction"])
+                .args(["--dir", &dir.path().to_string_lossy()]),
+            None => command
+                .args(["--appendonly", "no"])
+                .args(["--dir", &std::env::temp_dir().to_string_lossy()]),
+        };
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -52,6 +75,7 @@ impl RedisServer {
         let server = Self {
             port,
             child: Some(child),
+            aof_dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !server.answers_ping().await {
@@ -84,12 +108,20 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
-    /// Kills the server (SIGKILL: as abrupt as a crash).
-    pub(crate) fn stop(&mut self) {
+    /// Kills the server (SIGKILL: as abrupt as a crash). Returns its
+    /// append-only directory, to start it again with its data.
+    pub(crate) fn stop(&mut self) -> Option<TempDir> {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
+        self.aof_dir.take()
+    }
+
+    async fn command(&self, cmd: &mut redis::Cmd) -> redis::Value {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        cmd.query_async(&mut connection).await.unwrap()
     }
 
     async fn ttl(&self, key: &str) -> i64 {
@@ -105,7 +137,7 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        self.stop();
+        drop(self.stop());
     }
 }
 
@@ -186,12 +218,12 @@ async fn a_logout_on_one_replica_is_honoured_by_another_sharing_redis() {
 
 #[tokio::test]
 async fn with_redis_down_logins_are_refused_with_503_and_come_back_with_redis() {
-    let mut redis = RedisServer::start().await;
+    let mut redis = RedisServer::start_persistent().await;
     let (app, _dir) = replica(&redis, &shared_keys()).await;
     assert_eq!(app.login(EMAIL, "code").await.status(), StatusCode::OK);
     assert_eq!(app.get("/profile").await.status(), StatusCode::OK);
 
-    redis.stop();
+    let aof = redis.stop();
 
     for (method, path) in [
         ("GET", "/profile"),
@@ -204,8 +236,10 @@ async fn with_redis_down_logins_are_refused_with_503_and_come_back_with_redis() 
         } else {
             app.post_form(path, &[]).await
         };
+        // Bounded at 5x the 1.5 s a Redis operation may take: generous for a
+        // loaded CI machine, and still proof that nothing hangs.
         assert!(
-            started.elapsed() < Duration::from_secs(3),
+            started.elapsed() < Duration::from_millis(7500),
             "{method} {path}: a dead Redis must not hang a request ({:?})",
             started.elapsed()
         );
@@ -219,9 +253,13 @@ async fn with_redis_down_logins_are_refused_with_503_and_come_back_with_redis() 
             "{method} {path}: the login cookie is neither cleared nor renewed"
         );
         let page = response.text().await.unwrap();
+        let says = if path == "/logout" {
+            "couldn't record the logout, so your session is still active"
+        } else {
+            "can't reach the store that records logged-out sessions"
+        };
         assert!(
-            text_of(&page, "error-message")
-                .contains("can't reach the store that records logged-out sessions"),
+            text_of(&page, "error-message").contains(says),
             "{method} {path}: {page}"
         );
         assert!(!page.contains("Logged in as"), "{method} {path}");
@@ -258,7 +296,7 @@ async fn with_redis_down_logins_are_refused_with_503_and_come_back_with_redis() 
         "pages without logins work"
     );
 
-    let _redis = RedisServer::start_on(redis.port()).await;
+    let _redis = RedisServer::start_on(redis.port(), aof).await;
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut status = app.get("/profile").await.status();
@@ -272,4 +310,160 @@ async fn with_redis_down_logins_are_refused_with_503_and_come_back_with_redis() 
         app.post_form("/logout", &[]).await.status(),
         StatusCode::SEE_OTHER
     );
+}
+
+/// Finding 5 of the 2026-11-29 review: a Redis restarted without
+/// persistence came back empty, and a logged-out cookie got 200 again.
+#[tokio::test]
+async fn losing_redis_data_logs_everyone_out_and_never_brings_a_logout_back() {
+    let mut redis = RedisServer::start().await;
+    let keys = shared_keys();
+    let (first, _a) = replica(&redis, &keys).await;
+    let (second, _b) = replica(&redis, &keys).await;
+    let logged_out = login_value(&the_set_cookie(&first.login(EMAIL, "code").await));
+    first.post_form("/logout", &[]).await;
+    let still_in = login_value(&the_set_cookie(
+        &first.login("bob@example.com", "code").await,
+    ));
+    let logged_out = format!("lab_session={logged_out}");
+    let still_in = format!("lab_session={still_in}");
+    assert_redirects_to(
+        &second.get_with_cookie("/profile", &logged_out).await,
+        "/login",
+    );
+    assert_eq!(
+        second.get_with_cookie("/profile", &still_in).await.status(),
+        StatusCode::OK
+    );
+
+    // A restart without persistence: Redis comes back empty.
+    let port = redis.port();
+    drop(redis.stop());
+    let redis = RedisServer::start_on(port, None).await;
+
+    for app in [&first, &second] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut replay = app.get_with_cookie("/profile", &logged_out).await;
+        while replay.status() == StatusCode::SERVICE_UNAVAILABLE && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            replay = app.get_with_cookie("/profile", &logged_out).await;
+        }
+        assert_redirects_to(&replay, "/login");
+        assert_redirects_to(&app.get_with_cookie("/profile", &still_in).await, "/login");
+    }
+    // A new login works, on either replica, under the new epoch.
+    let fresh = format!(
+        "lab_session={}",
+        login_value(&the_set_cookie(&second.login(EMAIL, "code").await))
+    );
+    assert_eq!(
+        first.get_with_cookie("/profile", &fresh).await.status(),
+        StatusCode::OK
+    );
+
+    // The same after a FLUSHALL while Redis keeps running.
+    redis.command(&mut redis::cmd("FLUSHALL")).await;
+    assert_redirects_to(&first.get_with_cookie("/profile", &fresh).await, "/login");
+    assert_redirects_to(
+        &second.get_with_cookie("/profile", &logged_out).await,
+        "/login",
+    );
+}
+
+#[tokio::test]
+async fn a_persistent_redis_keeps_sessions_across_a_restart() {
+    let mut redis = RedisServer::start_persistent().await;
+    let (app, _dir) = replica(&redis, &shared_keys()).await;
+    let session = format!(
+        "lab_session={}",
+        login_value(&the_set_cookie(&app.login(EMAIL, "code").await))
+    );
+    let port = redis.port();
+    let aof = redis.stop();
+    let _redis = RedisServer::start_on(port, aof).await;
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut status = app.get_with_cookie("/profile", &session).await.status();
+    while status == StatusCode::SERVICE_UNAVAILABLE && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = app.get_with_cookie("/profile", &session).await.status();
+    }
+    assert_eq!(status, StatusCode::OK, "the epoch survived with the data");
+}
+
+#[tokio::test]
+async fn the_redis_settings_revocations_need_are_checked() {
+    let plain = RedisServer::start().await;
+    let persistent = RedisServer::start_persistent().await;
+    let open = |redis: &RedisServer| {
+        cookie_lab::revocation::RedisRevocations::connect(
+            &RedisTarget::parse(&redis.url()).unwrap(),
+        )
+        .unwrap()
+    };
+
+    let problems = open(&plain).configuration_problems().await;
+    assert_eq!(
+        problems,
+        ["appendonly is \"no\", should be \"yes\""],
+        "{problems:?}"
+    );
+    assert!(open(&persistent).configuration_problems().await.is_empty());
+}
+
+/// Finding 6 of the 2026-11-29 review: 440 copies of a valid login cookie
+/// in one /inspect request made 440 Redis round trips.
+#[tokio::test]
+async fn one_request_makes_at_most_two_revocation_lookups_whatever_its_cookies() {
+    let redis = RedisServer::start().await;
+    let (app, _dir) = replica(&redis, &shared_keys()).await;
+    let mut sessions = Vec::new();
+    for i in 0..5 {
+        let value = login_value(&the_set_cookie(
+            &app.login(&format!("u{i}@example.com"), "code").await,
+        ));
+        sessions.push(format!("lab_session={value}"));
+    }
+    // 440 copies of five distinct valid sessions.
+    let header: Vec<&str> = sessions
+        .iter()
+        .cycle()
+        .take(440)
+        .map(String::as_str)
+        .collect();
+    let lookups = || async {
+        let info = redis.command(redis::cmd("INFO").arg("commandstats")).await;
+        let redis::Value::VerbatimString { text, .. } = info else {
+            let redis::Value::BulkString(bytes) = info else {
+                panic!("INFO answered {info:?}");
+            };
+            return calls_of(&String::from_utf8(bytes).unwrap());
+        };
+        calls_of(&text)
+    };
+    let before = lookups().await;
+
+    let response = app.get_with_cookie("/inspect", &header.join("; ")).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(lookups().await - before, 2, "two lookups for 440 cookies");
+    let page = response.text().await.unwrap();
+    // 180 rows are shown, 36 copies of each session: the copies of the
+    // three sessions past the first two say they were not checked.
+    assert_eq!(page.matches("not checked against logouts").count(), 3 * 36);
+}
+
+/// How many MGET and EXISTS calls Redis has answered, from INFO commandstats.
+fn calls_of(info: &str) -> u64 {
+    info.lines()
+        .filter(|l| l.starts_with("cmdstat_mget:") || l.starts_with("cmdstat_exists:"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
 }

@@ -1,0 +1,134 @@
+//! What a login and a logout do to the sessions a browser presents, and
+//! how the store's failures close the door: findings 7, 9 and 11 of the
+//! 2026-11-29 security review.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, assert_redirects_to, spawn_app, text_of, the_set_cookie};
+
+async fn session(app: &TestApp, email: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .header("Cookie", "")
+        .form(&[("email", email), ("password", "code")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let value = cookie::Cookie::parse(the_set_cookie(&response))
+        .unwrap()
+        .value()
+        .to_owned();
+    format!("lab_session={value}")
+}
+
+async fn post_with_cookie(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url(path))
+        .header("Cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn logout_revokes_every_valid_session_the_browser_presented() {
+    let app = spawn_app().await;
+    let planted = session(&app, "mallory@example.com").await;
+    let own = session(&app, "ada@example.com").await;
+
+    // A cookie planted at a more specific path comes first, then garbage.
+    let header = format!("{planted}; lab_session=garbage; {own}");
+    let logout = post_with_cookie(&app, "/logout", &header, &[]).await;
+
+    assert_redirects_to(&logout, "/login");
+    assert_redirects_to(&app.get_with_cookie("/profile", &own).await, "/login");
+    assert_redirects_to(&app.get_with_cookie("/profile", &planted).await, "/login");
+}
+
+#[tokio::test]
+async fn logging_in_again_revokes_the_session_presented() {
+    let app = spawn_app().await;
+    let alice = session(&app, "alice@example.com").await;
+
+    let relogin = post_with_cookie(
+        &app,
+        "/login",
+        &alice,
+        &[("email", "mallory@example.com"), ("password", "code")],
+    )
+    .await;
+
+    assert_eq!(relogin.status(), StatusCode::OK);
+    assert_redirects_to(&app.get_with_cookie("/profile", &alice).await, "/login");
+}
+
+#[tokio::test]
+async fn while_sqlite_cannot_write_logins_and_readyz_fail_closed_and_logout_says_so() {
+    let app = spawn_app().await;
+    let live = session(&app, "ada@example.com").await;
+    app.state
+        .revocations
+        .simulate_write_failure(true)
+        .await
+        .unwrap();
+
+    let logout = post_with_cookie(&app, "/logout", &live, &[]).await;
+    assert_eq!(logout.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        text_of(&logout.text().await.unwrap(), "error-message")
+            .contains("your session is still active")
+    );
+    let readyz = app.get("/readyz").await;
+    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let login = app.login("bob@example.com", "code").await;
+    assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(login.headers().get("set-cookie").is_none());
+
+    app.state
+        .revocations
+        .simulate_write_failure(false)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.login("bob@example.com", "code").await.status(),
+        StatusCode::OK
+    );
+    assert_redirects_to(
+        &post_with_cookie(&app, "/logout", &live, &[]).await,
+        "/login",
+    );
+    assert_redirects_to(&app.get_with_cookie("/profile", &live).await, "/login");
+}
+
+#[tokio::test]
+async fn the_inspector_shows_at_most_180_rows_for_a_64_kib_header() {
+    let app = spawn_app().await;
+    let pairs: Vec<String> = (0..7_000).map(|i| format!("c{i}=1")).collect();
+    let header = pairs.join("; ");
+    assert!(header.len() < 64 * 1024);
+
+    let response = app.get_with_cookie("/inspect", &header).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert_eq!(page.matches("data-test=\"cookie-row\"").count(), 180);
+    assert!(
+        text_of(&page, "not-shown").starts_with("6820 more cookies not shown"),
+        "{}",
+        text_of(&page, "not-shown")
+    );
+    // The review measured 7.2 MB for such a request; now it is bounded.
+    assert!(page.len() < 200 * 1024, "{} bytes", page.len());
+}
