@@ -100,6 +100,19 @@ pub struct ServeArgs {
     #[arg(long, env = "COOKIE_LAB_REPLICA_NAME", value_name = "NAME")]
     pub replica_name: Option<String>,
 
+    /// Host names this server answers to (comma-separated; `.example.com`
+    /// also allows every subdomain; the port is not compared). Requests for
+    /// any other Host get 421, which stops DNS-rebinding pages from reaching
+    /// it. /healthz and /readyz answer any Host, for load balancers. Unset:
+    /// every Host is served.
+    #[arg(
+        long,
+        env = "COOKIE_LAB_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST[,HOST…]"
+    )]
+    pub allowed_hosts: Vec<String>,
+
     /// Log line format: text for people, json for log shippers.
     #[arg(long, env = "COOKIE_LAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -113,8 +126,13 @@ pub enum LogFormat {
 
 #[derive(Debug, Args)]
 pub struct KeysArgs {
-    /// Directory holding keys.json.
-    #[arg(long, env = "COOKIE_LAB_DATA_DIR", default_value = "data")]
+    /// Directory holding keys.json (accepted before or after the action).
+    #[arg(
+        long,
+        env = "COOKIE_LAB_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     #[command(subcommand)]
@@ -200,6 +218,28 @@ mod tests {
         assert!(
             matches!(cli.command, Some(Command::Serve(args)) if args.data_dir == std::path::Path::new("/tmp/x"))
         );
+    }
+
+    #[test]
+    fn the_data_dir_is_accepted_anywhere_on_the_keys_command_line() {
+        for argv in [
+            &["cookie-lab", "keys", "--data-dir", "/d", "rotate"][..],
+            &["cookie-lab", "keys", "rotate", "--data-dir", "/d"][..],
+            &[
+                "cookie-lab",
+                "keys",
+                "rotate",
+                "--drop-old",
+                "--data-dir",
+                "/d",
+            ][..],
+        ] {
+            let cli = Cli::try_parse_from(argv).unwrap();
+            let Some(Command::Keys(args)) = cli.command else {
+                panic!("{argv:?} is a keys command");
+            };
+            assert_eq!(args.data_dir, std::path::Path::new("/d"), "{argv:?}");
+        }
     }
 
     #[test]

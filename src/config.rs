@@ -26,6 +26,60 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Sent as `X-Served-By` when set; checked to be a valid header value.
     pub replica_name: Option<String>,
+    /// The Host names served; `None` serves every Host.
+    pub allowed_hosts: Option<AllowedHosts>,
+}
+
+/// `--allowed-hosts`: the host names this server answers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHosts(Vec<String>);
+
+impl AllowedHosts {
+    /// Lower-cased names; `.example.com` also allows subdomains. An empty
+    /// list allows nothing, so it is refused.
+    pub fn parse(names: &[String]) -> Result<Option<Self>, ConfigError> {
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| n.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Ok(None);
+        }
+        if let Some(bad) = names
+            .iter()
+            .find(|n| n.contains([':', '/', ' ', '*']) && !n.starts_with('['))
+        {
+            return Err(ConfigError::AllowedHosts(bad.clone()));
+        }
+        Ok(Some(Self(names)))
+    }
+
+    /// Whether `host` (a Host header: name or IP, maybe with a port) is
+    /// allowed.
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.trim();
+        let name = if host.starts_with('[') {
+            host.split_once(']')
+                .map_or(host, |(v6, _)| v6)
+                .trim_start_matches('[')
+        } else {
+            host.rsplit_once(':').map_or(host, |(name, _)| name)
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        self.0.iter().any(|allowed| {
+            let allowed = allowed.trim_start_matches('[').trim_end_matches(']');
+            match allowed.strip_prefix('.') {
+                Some(domain) => {
+                    name == domain
+                        || name
+                            .strip_suffix(domain)
+                            .is_some_and(|sub| sub.ends_with('.'))
+                }
+                None => name == allowed,
+            }
+        })
+    }
 }
 
 /// The revocation store named by `--revocations`.
@@ -124,6 +178,11 @@ pub enum ConfigError {
     #[error("--shutdown-grace must be at most 10 minutes, got {0}")]
     ShutdownGrace(String),
     #[error(
+        "--allowed-hosts takes host names or IP addresses without ports or wildcards \
+         (`.example.com` allows its subdomains), got {0:?}"
+    )]
+    AllowedHosts(String),
+    #[error(
         "--replica-name must be 1 to 64 letters, digits, '.', '_', '-' or ':' (it is sent as a header), got {0:?}"
     )]
     ReplicaName(String),
@@ -160,6 +219,7 @@ impl Config {
             revocations: RevocationStore::parse(&args.revocations)?,
             shutdown_grace: args.shutdown_grace,
             replica_name,
+            allowed_hosts: AllowedHosts::parse(&args.allowed_hosts)?,
             addr: args.addr,
             data_dir: args.data_dir,
             demo_password: Password::new(args.demo_password),
@@ -184,6 +244,7 @@ impl fmt::Debug for Config {
             .field("revocations", &self.revocations)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("replica_name", &self.replica_name)
+            .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }
 }
@@ -283,6 +344,43 @@ mod tests {
                 ),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn allowed_hosts_match_names_and_subdomains_whatever_the_port() {
+        let allowed = AllowedHosts::parse(&[
+            "Cookies.Example.com".to_owned(),
+            ".lab.test".to_owned(),
+            "127.0.0.1".to_owned(),
+            "[::1]".to_owned(),
+        ])
+        .unwrap()
+        .unwrap();
+        for host in [
+            "cookies.example.com",
+            "COOKIES.example.com:8443",
+            "lab.test",
+            "a.b.lab.test:5000",
+            "127.0.0.1:5000",
+            "[::1]:5000",
+            "cookies.example.com.",
+        ] {
+            assert!(allowed.allows(host), "{host}");
+        }
+        for host in [
+            "example.com",
+            "evil.example",
+            "xlab.test",
+            "127.0.0.2:5000",
+            "cookies.example.com.evil.example",
+            "",
+        ] {
+            assert!(!allowed.allows(host), "{host}");
+        }
+        assert_eq!(AllowedHosts::parse(&[]).unwrap(), None);
+        for bad in ["host:80", "*.example.com", "http://x"] {
+            assert!(AllowedHosts::parse(&[bad.to_owned()]).is_err(), "{bad}");
         }
     }
 

@@ -13,6 +13,7 @@
 use std::fmt;
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use aes_gcm::{Aes256Gcm, KeyInit};
@@ -189,6 +190,11 @@ pub enum KeyError {
     },
     #[error("the system's random number generator failed: {0}")]
     Random(String),
+    #[error(
+        "the key file {path} can be read by other users (mode {mode:03o}), and its keys seal every login; \
+         make it private with `chmod 600 {path}` and start again"
+    )]
+    Unprotected { path: PathBuf, mode: u32 },
 }
 
 impl KeyRing {
@@ -301,6 +307,19 @@ pub fn read_file(path: &Path) -> Result<KeyRing, KeyError> {
         path: path.to_owned(),
         reason,
     };
+    // Refused like ssh refuses an unprotected private key: a copy or a
+    // restore from backup easily leaves the file readable by everyone.
+    let mode = fs::metadata(path)
+        .map_err(|e| io("read", e))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::Unprotected {
+            path: path.to_owned(),
+            mode,
+        });
+    }
     let text = fs::read_to_string(path).map_err(|e| io("read", e))?;
     let file: KeyFile = serde_json::from_str(&text).map_err(|e| malformed(e.to_string()))?;
     let mut keys = Vec::with_capacity(file.keys.len());
@@ -426,9 +445,7 @@ mod tests {
         let data = dir.path().join("data");
         let (first, source) = load_or_create(&data, None).unwrap();
         assert!(matches!(source, KeySource::Created(_)));
-        #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(key_file_path(&data))
                 .unwrap()
                 .permissions()
@@ -466,9 +483,28 @@ mod tests {
             (r#"{"keys": [{"secret": "@@@"}]}"#, "not valid base64"),
         ] {
             fs::write(&path, text).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
             let err = read_file(&path).unwrap_err().to_string();
             assert!(err.contains(want), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn a_key_file_others_can_read_is_refused_with_the_chmod_to_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEY_FILE_NAME);
+        write_file(&path, &KeyRing::generate().unwrap()).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            let err = read_file(&path).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("mode {mode:03o}"))
+                    && err.contains(&format!("chmod 600 {}", path.display())),
+                "{err}"
+            );
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(read_file(&path).is_ok(), "owner-only is fine");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! guessing, oversized headers, and knowing when a proxy served HTTPS.
 
 pub mod cross_site;
+pub mod hosts;
 pub mod limits;
 pub mod proxy;
 pub mod throttle;
@@ -13,12 +14,18 @@ use axum::response::Response;
 use crate::cookies::FromOtherSite;
 use crate::state::AppState;
 
-/// Every request passes here once, in this order: mark who sent it and over
+/// Every request passes here once, in this order: refuse a Host this server
+/// doesn't answer to (`hosts`, 421), mark who sent it and over
 /// what (`proxy`), refuse oversized cookies (`limits`, 431), refuse
 /// cross-site state changes (`cross_site`, 403), and mark safe requests
 /// from another site, which then set no demo cookie. One middleware rather than
 /// three: each `from_fn` costs a boxed future per request.
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if let Some(allowed) = &state.config.allowed_hosts
+        && let Some(refused) = hosts::misdirected(allowed, &request)
+    {
+        return refused;
+    }
     proxy::mark(state.config.trust_proxy, &mut request);
     if let Some(refused) = limits::oversized_cookie_header(&request) {
         return refused;

@@ -1,20 +1,24 @@
 use std::fmt;
 
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// A password, never printed: `Debug` is redacted so it can't reach a log.
+/// Held as its SHA-256 digest, which is all a comparison needs.
 #[derive(Clone)]
-pub struct Password(String);
+pub struct Password([u8; 32]);
 
 impl Password {
-    pub fn new(raw: impl Into<String>) -> Self {
-        Self(raw.into())
+    pub fn new(raw: impl AsRef<str>) -> Self {
+        Self(Sha256::digest(raw.as_ref().as_bytes()).into())
     }
 
-    /// Compares in constant time, so response timing doesn't reveal how much
-    /// of a guess was right.
+    /// Compares the two fixed-length digests in constant time, so response
+    /// timing reveals neither how much of a guess was right nor how long
+    /// the password is (comparing the texts would stop early on a length
+    /// mismatch).
     pub fn matches(&self, other: &Password) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+        self.0.ct_eq(&other.0).into()
     }
 }
 

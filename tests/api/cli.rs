@@ -1,5 +1,6 @@
 //! The binary itself: help, start-up errors, the request log.
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ fn help_explains_every_flag_and_its_environment_variable() {
         ("--keys", "COOKIE_LAB_KEYS"),
         ("--session-ttl", "COOKIE_LAB_SESSION_TTL"),
         ("--log-format", "COOKIE_LAB_LOG_FORMAT"),
+        ("--allowed-hosts", "COOKIE_LAB_ALLOWED_HOSTS"),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),
@@ -47,7 +49,9 @@ fn a_short_key_is_a_clear_start_up_error_not_a_panic() {
 #[test]
 fn a_malformed_key_file_is_a_clear_start_up_error() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("keys.json"), "{not json").unwrap();
+    let path = dir.path().join("keys.json");
+    std::fs::write(&path, "{not json").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 
     let output = Command::new(BIN)
         .args(["--addr", "127.0.0.1:0"])
@@ -60,6 +64,37 @@ fn a_malformed_key_file_is_a_clear_start_up_error() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("is not a valid key ring"), "{stderr}");
+}
+
+/// Finding 10 of the 2026-11-29 review: a keys.json restored at 0644 was
+/// loaded without a word.
+#[test]
+fn a_key_file_others_can_read_stops_the_start_with_the_chmod_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = Command::new(BIN)
+        .args(["keys", "rotate", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("COOKIE_LAB_KEYS")
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let path = dir.path().join("keys.json");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let output = Command::new(BIN)
+        .args(["--addr", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("COOKIE_LAB_KEYS")
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("chmod 600 {}", path.display())),
+        "{stderr}"
+    );
 }
 
 #[test]

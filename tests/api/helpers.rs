@@ -46,6 +46,7 @@ pub(crate) fn test_config(data_dir: &Path) -> Config {
         revocations: RevocationStore::Sqlite,
         shutdown_grace: std::time::Duration::from_secs(10),
         replica_name: None,
+        allowed_hosts: None,
     }
 }
 

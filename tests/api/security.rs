@@ -507,3 +507,77 @@ async fn pages_that_show_login_state_are_never_cached() {
         "no-store"
     );
 }
+
+#[tokio::test]
+async fn with_allowed_hosts_other_host_names_get_421_but_health_checks_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = test_config(tmp.path());
+    config.allowed_hosts =
+        cookie_lab::config::AllowedHosts::parse(&["cookies.test".to_owned()]).unwrap();
+    let app = spawn_with(config).await;
+    let with_host = |path: &str, host: &str| {
+        app.client
+            .get(app.url(path))
+            .header("Host", host.to_owned())
+            .send()
+    };
+
+    // A DNS-rebinding page reaches the server under its own name.
+    for path in ["/", "/metrics", "/api/openapi.json", "/inspect"] {
+        let response = with_host(path, "rebound.evil.example:5000").await.unwrap();
+        assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "{path}");
+        assert!(response.headers().contains_key("content-security-policy"));
+    }
+    let json = with_host("/api/cookies", "127.0.0.1").await.unwrap();
+    assert_eq!(json.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(json.text().await.unwrap().starts_with("{\"error\":"));
+    for path in ["/healthz", "/readyz"] {
+        let response = with_host(path, "10.0.0.7:5000").await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    let served = with_host("/", "cookies.test:5000").await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+}
+
+/// Every error path cookie-lab controls carries the security headers
+/// (hyper's own answers are covered in tests/api/connections.rs).
+#[tokio::test]
+async fn error_answers_carry_the_security_headers() {
+    let app = spawn_app().await;
+    let big_form = "userID=".to_owned() + &"x".repeat(20 * 1024);
+    let answers = [
+        app.get("/no-such-page").await,
+        app.client.put(app.url("/login")).send().await.unwrap(),
+        app.client
+            .post(app.url("/code/set/cookie"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(big_form)
+            .send()
+            .await
+            .unwrap(),
+        app.get_with_cookie("/", &format!("a={}", "x".repeat(70 * 1024)))
+            .await,
+        app.client
+            .post(app.url("/logout"))
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap(),
+        app.get("/api/cookies/set?lab_session=x").await,
+    ];
+    for response in answers {
+        let status = response.status();
+        assert!(status.is_client_error(), "{status}");
+        for header in [
+            "content-security-policy",
+            "x-content-type-options",
+            "x-frame-options",
+            "referrer-policy",
+        ] {
+            assert!(
+                response.headers().contains_key(header),
+                "{status}: {header}"
+            );
+        }
+    }
+}
