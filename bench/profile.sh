@@ -40,7 +40,9 @@ case $scenario in
 esac
 
 valgrind --tool=callgrind --callgrind-out-file="$out/$scenario.%p" \
-  target/release/cookie-lab --addr 127.0.0.1:$port --data-dir "$data" 2>"$out/$scenario.log" &
+  # --login-rate 0: the login scenario creates sessions as fast as it can.
+  target/release/cookie-lab --addr 127.0.0.1:$port --data-dir "$data" --login-rate 0 \
+    2>"$out/$scenario.log" &
 vg=$!
 for _ in $(seq 200); do curl -sf -o /dev/null $base/healthz && break; sleep 0.1; done
 if [ "$scenario" = profile ]; then

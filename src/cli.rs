@@ -100,6 +100,18 @@ pub struct ServeArgs {
     #[arg(long, env = "COOKIE_LAB_REPLICA_NAME", value_name = "NAME")]
     pub replica_name: Option<String>,
 
+    /// How many sessions one client address (an IPv6 /64 counts as one),
+    /// and one email, may create per minute: a burst of N, then one every
+    /// 60/N seconds. Past it, logins get 429. 0 turns the limit off (the load
+    /// benchmarks do).
+    #[arg(
+        long,
+        env = "COOKIE_LAB_LOGIN_RATE",
+        default_value_t = 30,
+        value_name = "PER_MINUTE"
+    )]
+    pub login_rate: u32,
+
     /// Host names this server answers to (comma-separated; `.example.com`
     /// also allows every subdomain; the port is not compared). Requests for
     /// any other Host get 421, which stops DNS-rebinding pages from reaching

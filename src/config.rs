@@ -28,6 +28,8 @@ pub struct Config {
     pub replica_name: Option<String>,
     /// The Host names served; `None` serves every Host.
     pub allowed_hosts: Option<AllowedHosts>,
+    /// Sessions per minute per client and per email; 0 is no limit.
+    pub login_rate: u32,
 }
 
 /// `--allowed-hosts`: the host names this server answers to.
@@ -220,6 +222,7 @@ impl Config {
             shutdown_grace: args.shutdown_grace,
             replica_name,
             allowed_hosts: AllowedHosts::parse(&args.allowed_hosts)?,
+            login_rate: args.login_rate,
             addr: args.addr,
             data_dir: args.data_dir,
             demo_password: Password::new(args.demo_password),
@@ -245,6 +248,7 @@ impl fmt::Debug for Config {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("replica_name", &self.replica_name)
             .field("allowed_hosts", &self.allowed_hosts)
+            .field("login_rate", &self.login_rate)
             .finish()
     }
 }

@@ -50,6 +50,7 @@ struct Inner {
     logins: Counter,
     login_failures: Counter,
     login_throttled: Family<ByLabels, Counter>,
+    logins_rate_limited: Counter,
 }
 
 /// The route a request matched: its template, or none (a 404 from the
@@ -168,6 +169,12 @@ impl Metrics {
             "Logins refused with 429 after too many failures, by client address or email",
             login_throttled.clone(),
         );
+        let logins_rate_limited = Counter::default();
+        registry.register(
+            "logins_rate_limited",
+            "Correct passwords refused with 429 because the client or email created too many sessions (--login-rate)",
+            logins_rate_limited.clone(),
+        );
         let mut build = vec![("version", env!("CARGO_PKG_VERSION").to_owned())];
         if let Some(name) = replica_name {
             build.push(("replica", name.to_owned()));
@@ -199,6 +206,7 @@ impl Metrics {
             logins,
             login_failures,
             login_throttled,
+            logins_rate_limited,
         }))
     }
 
@@ -279,6 +287,10 @@ impl Metrics {
             .login_throttled
             .get_or_create(&ByLabels { by: by.label() })
             .inc();
+    }
+
+    pub fn login_rate_limited(&self) {
+        self.0.logins_rate_limited.inc();
     }
 
     /// Everything, in the OpenMetrics text format.

@@ -4,6 +4,7 @@
 pub mod cross_site;
 pub mod hosts;
 pub mod limits;
+pub mod login_rate;
 pub mod proxy;
 pub mod throttle;
 

@@ -13,8 +13,10 @@ use crate::revocation::Revocations;
 use crate::routes;
 use crate::state::AppState;
 
-/// How often expired revocations are forgotten.
-const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+/// How often idle login-rate keys are forgotten.
+const FORGET_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often, in minutes, expired revocations are forgotten.
+const PRUNE_EVERY_MINUTES: u64 = 10;
 
 /// A bound, ready-to-serve cookie-lab.
 pub struct Application {
@@ -162,12 +164,18 @@ fn keep_timer_wheel_armed() {
     });
 }
 
-/// Forgets expired revocations now and then, for as long as the server runs.
+/// Forgets login-rate keys whose allowance is full again every minute (a
+/// key recovers within one), and expired revocations every ten, for as long
+/// as the server runs.
 fn spawn_pruning(state: AppState) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(PRUNE_EVERY);
-        loop {
-            every.tick().await;
+        let mut every_minute = tokio::time::interval(FORGET_EVERY);
+        for minute in 0u64.. {
+            every_minute.tick().await;
+            state.login_rate.forget_idle();
+            if minute % PRUNE_EVERY_MINUTES != 0 {
+                continue;
+            }
             match state
                 .revocations
                 .prune(time::OffsetDateTime::now_utc())

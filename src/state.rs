@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::revocation::Revocations;
+use crate::security::login_rate::LoginRate;
 use crate::security::throttle::LoginThrottle;
 
 /// What every handler can reach: validated config, the key ring, the
@@ -18,14 +19,18 @@ pub struct Shared {
     pub keys: KeyRing,
     pub revocations: Revocations,
     pub throttle: LoginThrottle,
+    /// `--login-rate`: sessions created per client and per email.
+    pub login_rate: LoginRate,
     pub metrics: Metrics,
 }
 
 impl AppState {
     pub fn new(config: Config, keys: KeyRing, revocations: Revocations) -> Self {
         let metrics = Metrics::new(config.replica_name.as_deref());
+        let login_rate = LoginRate::new(config.login_rate);
         Self(Arc::new(Shared {
             metrics,
+            login_rate,
             config,
             keys,
             revocations,

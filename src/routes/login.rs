@@ -15,6 +15,7 @@ use crate::cookies::login::{self, LoginClaims, LoginCookie};
 use crate::cookies::{CookieContext, PreparedCookie, RequestCookies, SetCookies};
 use crate::domain::{Email, Password};
 use crate::error::{self, PageError};
+use crate::security::login_rate::RateLimited;
 use crate::security::proxy::ClientAddr;
 use crate::security::throttle::Throttled;
 use crate::session::{
@@ -86,6 +87,11 @@ async fn login(
         Ok(epoch) => epoch,
         Err(err) => return Err(store_unavailable(&err).with_link("/login", "Try again")),
     };
+    if let Err(limited) = state.login_rate.check(client, email.as_str()) {
+        tracing::warn!(client = %client, "login rate limit: too many new sessions");
+        state.metrics.login_rate_limited();
+        return Ok(too_many_sessions(limited));
+    }
     let now = OffsetDateTime::now_utc();
     // Logging in again ends the sessions this browser presented, so a copy
     // of the old cookie (perhaps another user's) stops working too.
@@ -122,6 +128,26 @@ fn too_many_attempts(throttled: Throttled) -> Response {
             "There were too many wrong passwords {whom} in the last few minutes, so logins are paused. \
              Try again in {seconds} seconds (at {}).",
             format_utc(at)
+        ),
+    )
+    .with_link("/login", "Back to the login page");
+    (
+        [(header::RETRY_AFTER, seconds.to_string())],
+        no_store(),
+        page,
+    )
+        .into_response()
+}
+
+/// 429 with `Retry-After` for a client or email past `--login-rate`.
+fn too_many_sessions(limited: RateLimited) -> Response {
+    let seconds = limited.retry_after.as_secs().max(1);
+    let page = PageError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many logins",
+        format!(
+            "Your password was right, but there were too many new logins from your address or for this \
+             email in the last minute, so no new session was made. Try again in {seconds} seconds."
         ),
     )
     .with_link("/login", "Back to the login page");

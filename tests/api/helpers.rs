@@ -47,6 +47,7 @@ pub(crate) fn test_config(data_dir: &Path) -> Config {
         shutdown_grace: std::time::Duration::from_secs(10),
         replica_name: None,
         allowed_hosts: None,
+        login_rate: 30,
     }
 }
 

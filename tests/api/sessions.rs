@@ -132,3 +132,42 @@ async fn the_inspector_shows_at_most_180_rows_for_a_64_kib_header() {
     // The review measured 7.2 MB for such a request; now it is bounded.
     assert!(page.len() < 200 * 1024, "{} bytes", page.len());
 }
+
+/// Finding 7 of the 2026-11-29 review: with the public demo password, one
+/// client created sessions (and revocations) as fast as it could send.
+#[tokio::test]
+async fn past_the_login_rate_a_correct_password_gets_429_and_no_session() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::test_config(tmp.path());
+    config.login_rate = 3;
+    let app = crate::helpers::spawn_with(config).await;
+    for i in 0..3 {
+        let response = app.login(&format!("u{i}@example.com"), "code").await;
+        assert_eq!(response.status(), StatusCode::OK, "login {i}");
+    }
+
+    let refused = app.login("u3@example.com", "code").await;
+
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().get("set-cookie").is_none());
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&wait), "one session every 20 s: {wait}");
+    assert!(
+        text_of(&refused.text().await.unwrap(), "error-message").contains("too many new logins")
+    );
+    // Another client address is not held up by this one.
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap()
+        .post(app.url("/login"))
+        .form(&[("email", "bystander@example.com"), ("password", "code")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::OK);
+}

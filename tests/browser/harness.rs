@@ -539,6 +539,7 @@ impl TestServer {
             shutdown_grace: std::time::Duration::from_secs(10),
             replica_name: None,
             allowed_hosts: None,
+            login_rate: 30,
         };
         if std::env::var_os("TEST_LOG").is_some() {
             cookie_lab::telemetry::init_for_tests(LogFormat::Text);
