@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cookie_lab::cli::LogFormat;
-use cookie_lab::config::{Config, RevocationStore};
+use cookie_lab::config::{Config, ConnectionLimits, RevocationStore};
 use cookie_lab::domain::Password;
 use cookie_lab::keys::KeyRing;
 use cookie_lab::startup::Application;
@@ -41,6 +41,7 @@ pub(crate) fn test_config(data_dir: &Path) -> Config {
         revocations: RevocationStore::Sqlite,
         shutdown_grace: std::time::Duration::from_secs(10),
         replica_name: None,
+        connections: ConnectionLimits::default(),
     }
 }
 

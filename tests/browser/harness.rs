@@ -538,6 +538,7 @@ impl TestServer {
             revocations: Default::default(),
             shutdown_grace: std::time::Duration::from_secs(10),
             replica_name: None,
+            connections: Default::default(),
         };
         if std::env::var_os("TEST_LOG").is_some() {
             cookie_lab::telemetry::init_for_tests(LogFormat::Text);
