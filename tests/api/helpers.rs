@@ -8,6 +8,7 @@ use cookie_lab::cli::LogFormat;
 use cookie_lab::config::{Config, ConnectionLimits, RevocationStore};
 use cookie_lab::domain::Password;
 use cookie_lab::keys::KeyRing;
+use cookie_lab::metrics::Metrics;
 use cookie_lab::startup::Application;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -24,6 +25,8 @@ pub(crate) struct TestApp {
     pub(crate) jar: Arc<reqwest::cookie::Jar>,
     pub(crate) keys: KeyRing,
     pub(crate) data_dir: PathBuf,
+    /// The server's own metrics, readable when no connection can be.
+    pub(crate) metrics: Metrics,
     _tmp: Option<Arc<TempDir>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -61,6 +64,7 @@ pub(crate) async fn spawn_with(config: Config) -> TestApp {
     let app = Application::build(config).await.expect("server builds");
     let addr = app.local_addr();
     let keys = app.state().keys.clone();
+    let metrics = app.state().metrics.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -77,6 +81,7 @@ pub(crate) async fn spawn_with(config: Config) -> TestApp {
         jar,
         keys,
         data_dir,
+        metrics,
         _tmp: None,
         stop: Some(stop),
         server: Some(server),
