@@ -94,6 +94,43 @@ pub struct ServeArgs {
     #[arg(long, env = "COOKIE_LAB_SHUTDOWN_GRACE", default_value = "10s", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// How long a client may take to send a request's headers: counted from
+    /// when it connects, or on a kept-alive connection from the first byte
+    /// of its next request. A connection that sends nothing at all, or drips
+    /// its headers a byte at a time, is closed after this (1s to 10m).
+    #[arg(long, env = "COOKIE_LAB_HEADER_READ_TIMEOUT", default_value = "10s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// How long a kept-alive connection may sit idle between two requests
+    /// before it is closed (1s to 1h).
+    #[arg(long, env = "COOKIE_LAB_KEEP_ALIVE_TIMEOUT", default_value = "60s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub keep_alive_timeout: Duration,
+
+    /// The most connections open at once. Past it, a new connection gets a
+    /// short 503 and is closed at once, so the kernel's queue never fills. If
+    /// the open-file limit (`ulimit -n`, raised to its hard limit at start)
+    /// can't hold this many, a lower cap is used and a warning says so.
+    #[arg(
+        long,
+        env = "COOKIE_LAB_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_name = "N"
+    )]
+    pub max_connections: usize,
+
+    /// The most connections one client may hold open at once (at most
+    /// --max-connections). A client is the TCP peer's IPv4 address or IPv6 /64;
+    /// behind a proxy that is the proxy, so raise this to --max-connections
+    /// there. Past it, that client's new connections get a short 503 while
+    /// everyone else is still served.
+    #[arg(
+        long,
+        env = "COOKIE_LAB_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 512,
+        value_name = "N"
+    )]
+    pub max_connections_per_client: usize,
+
     /// This replica's name, sent as `X-Served-By` on every response so you can
     /// tell replicas apart behind a load balancer (letters, digits, `.`, `_`,
     /// `-`, `:`; at most 64). No header when unset.
@@ -217,6 +254,10 @@ mod tests {
         assert_eq!(cli.serve.revocations, "sqlite");
         assert_eq!(cli.serve.shutdown_grace, Duration::from_secs(10));
         assert_eq!(cli.serve.replica_name, None);
+        assert_eq!(cli.serve.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(cli.serve.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!(cli.serve.max_connections, 1024);
+        assert_eq!(cli.serve.max_connections_per_client, 512);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Config {
     pub allowed_hosts: Option<AllowedHosts>,
     /// Sessions per minute per client and per email; 0 is no limit.
     pub login_rate: u32,
+    /// Timeouts and caps on connections.
+    pub connections: ConnectionLimits,
 }
 
 /// `--allowed-hosts`: the host names this server answers to.
@@ -81,6 +83,35 @@ impl AllowedHosts {
                 None => name == allowed,
             }
         })
+    }
+}
+
+/// How long a connection may take to ask, and how many may be open: what
+/// keeps slow or silent clients from starving the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From accept (or a kept-alive request's first byte) to the end of the
+    /// request's headers.
+    pub header_read_timeout: Duration,
+    /// Between the end of a response and the next request's first byte.
+    pub keep_alive_timeout: Duration,
+    /// Open connections, all clients together.
+    pub max_open: usize,
+    /// Open connections from one client (an IPv4 address or an IPv6 /64);
+    /// never more than `max_open`.
+    pub max_per_client: usize,
+}
+
+impl Default for ConnectionLimits {
+    /// The defaults of the command line. The caps stay above the load
+    /// benchmarks' 256 connections, which all come from one address.
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(60),
+            max_open: 1024,
+            max_per_client: 512,
+        }
     }
 }
 
@@ -179,6 +210,14 @@ pub enum ConfigError {
     Revocations(String),
     #[error("--shutdown-grace must be at most 10 minutes, got {0}")]
     ShutdownGrace(String),
+    #[error("--header-read-timeout must be between 1 second and 10 minutes, got {0}")]
+    HeaderReadTimeout(String),
+    #[error("--keep-alive-timeout must be between 1 second and 1 hour, got {0}")]
+    KeepAliveTimeout(String),
+    #[error("--max-connections must be between 1 and {max}, got {0}", max = Config::MAX_CONNECTIONS)]
+    MaxConnections(usize),
+    #[error("--max-connections-per-client must be at least 1, got 0")]
+    MaxConnectionsPerClient,
     #[error(
         "--allowed-hosts takes host names or IP addresses without ports or wildcards \
          (`.example.com` allows its subdomains), got {0:?}"
@@ -195,6 +234,13 @@ impl Config {
     pub const MAX_SESSION_TTL: time::Duration = time::Duration::days(400);
     /// Longer than any orchestrator waits between SIGTERM and SIGKILL.
     pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(600);
+    /// Below a second, a slow but honest client (a phone on a bad network)
+    /// would be cut off.
+    pub const MIN_CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+    pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(600);
+    pub const MAX_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(3600);
+    /// Far above what one process serves; a typo rather than a plan.
+    pub const MAX_CONNECTIONS: usize = 1_000_000;
 
     pub fn from_args(args: ServeArgs) -> Result<Self, ConfigError> {
         if args.demo_password.is_empty() {
@@ -211,6 +257,7 @@ impl Config {
                 humantime::format_duration(args.shutdown_grace).to_string(),
             ));
         }
+        let connections = ConnectionLimits::from_args(&args)?;
         let replica_name = args.replica_name.filter(|n| !n.is_empty());
         if let Some(name) = &replica_name
             && !is_replica_name(name)
@@ -218,6 +265,7 @@ impl Config {
             return Err(ConfigError::ReplicaName(name.clone()));
         }
         Ok(Self {
+            connections,
             revocations: RevocationStore::parse(&args.revocations)?,
             shutdown_grace: args.shutdown_grace,
             replica_name,
@@ -249,7 +297,36 @@ impl fmt::Debug for Config {
             .field("replica_name", &self.replica_name)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("login_rate", &self.login_rate)
+            .field("connections", &self.connections)
             .finish()
+    }
+}
+
+impl ConnectionLimits {
+    fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let shown = |d: Duration| humantime::format_duration(d).to_string();
+        let header = args.header_read_timeout;
+        if !(Config::MIN_CONNECTION_TIMEOUT..=Config::MAX_HEADER_READ_TIMEOUT).contains(&header) {
+            return Err(ConfigError::HeaderReadTimeout(shown(header)));
+        }
+        let idle = args.keep_alive_timeout;
+        if !(Config::MIN_CONNECTION_TIMEOUT..=Config::MAX_KEEP_ALIVE_TIMEOUT).contains(&idle) {
+            return Err(ConfigError::KeepAliveTimeout(shown(idle)));
+        }
+        if !(1..=Config::MAX_CONNECTIONS).contains(&args.max_connections) {
+            return Err(ConfigError::MaxConnections(args.max_connections));
+        }
+        if args.max_connections_per_client == 0 {
+            return Err(ConfigError::MaxConnectionsPerClient);
+        }
+        Ok(Self {
+            header_read_timeout: header,
+            keep_alive_timeout: idle,
+            max_open: args.max_connections,
+            // Lowering only the total cap is not a mistake worth refusing
+            // to start over: the per-client cap follows it down.
+            max_per_client: args.max_connections_per_client.min(args.max_connections),
+        })
     }
 }
 
@@ -385,6 +462,45 @@ mod tests {
         assert_eq!(AllowedHosts::parse(&[]).unwrap(), None);
         for bad in ["host:80", "*.example.com", "http://x"] {
             assert!(AllowedHosts::parse(&[bad.to_owned()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn connection_limits_default_to_the_command_lines_and_are_checked() {
+        assert_eq!(
+            Config::from_args(args(&[])).unwrap().connections,
+            ConnectionLimits::default()
+        );
+        let config = Config::from_args(args(&[
+            "--header-read-timeout",
+            "1s",
+            "--keep-alive-timeout",
+            "2m",
+            "--max-connections",
+            "300",
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.connections,
+            ConnectionLimits {
+                header_read_timeout: Duration::from_secs(1),
+                keep_alive_timeout: Duration::from_secs(120),
+                max_open: 300,
+                max_per_client: 300,
+            },
+            "the per-client cap follows a lower total cap down"
+        );
+        for (flag, bad) in [
+            ("--header-read-timeout", "500ms"),
+            ("--header-read-timeout", "11m"),
+            ("--keep-alive-timeout", "0s"),
+            ("--keep-alive-timeout", "2h"),
+            ("--max-connections", "0"),
+            ("--max-connections", "1000001"),
+            ("--max-connections-per-client", "0"),
+        ] {
+            let err = Config::from_args(args(&[flag, bad])).unwrap_err();
+            assert!(err.to_string().starts_with(flag), "{flag} {bad}: {err}");
         }
     }
 

@@ -1,7 +1,7 @@
 //! Metrics for Prometheus at `/metrics` (the OpenMetrics text format, which
 //! Prometheus reads): requests by route and status, latency, login cookies
 //! refused by reason, cookies refused by lint rule, logins, failures and
-//! throttles.
+//! throttles, and connections: open, refused at a cap, timed out.
 //!
 //! One [`Metrics`] per server (in [`crate::state::AppState`]), so servers in
 //! one process (the tests) count apart. Labels are the route *template*
@@ -29,6 +29,7 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::cookies::login::LoginCookie;
 use crate::cookies::{Finding, Rule, Severity};
 use crate::security::throttle::ThrottledBy;
+use crate::startup::connections::{Refusal, Timeout};
 use crate::state::AppState;
 pub use histogram::LatencyHistogram;
 pub use layer::RecordLayer;
@@ -51,6 +52,9 @@ struct Inner {
     login_failures: Counter,
     login_throttled: Family<ByLabels, Counter>,
     logins_rate_limited: Counter,
+    connections_open: Gauge,
+    connections_refused: Family<ReasonLabels, Counter>,
+    connections_timed_out: Family<TimeoutLabels, Counter>,
 }
 
 /// The route a request matched: its template, or none (a 404 from the
@@ -117,6 +121,11 @@ struct ByLabels {
     by: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TimeoutLabels {
+    timeout: &'static str,
+}
+
 /// Why a login cookie did not log anyone in: `LoginCookie::label()` of each
 /// refused kind.
 const REJECTION_REASONS: [&str; 4] = ["tampered", "expired", "revoked", "unknown_key"];
@@ -175,6 +184,26 @@ impl Metrics {
             "Correct passwords refused with 429 because the client or email created too many sessions (--login-rate)",
             logins_rate_limited.clone(),
         );
+        let connections_open = Gauge::default();
+        registry.register(
+            "connections_open",
+            "Client connections open right now",
+            connections_open.clone(),
+        );
+        let connections_refused = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Connections answered 503 and closed at once because a cap was reached: \
+             per_client (one client's share) or total (all connections)",
+            connections_refused.clone(),
+        );
+        let connections_timed_out = Family::<TimeoutLabels, Counter>::default();
+        registry.register(
+            "connections_timed_out",
+            "Connections closed by a timeout: header_read (a request's headers came too slowly, \
+             or nothing came) or keep_alive (idle between requests)",
+            connections_timed_out.clone(),
+        );
         let mut build = vec![("version", env!("CARGO_PKG_VERSION").to_owned())];
         if let Some(name) = replica_name {
             build.push(("replica", name.to_owned()));
@@ -195,6 +224,16 @@ impl Metrics {
         for by in [ThrottledBy::Client, ThrottledBy::Email] {
             drop(login_throttled.get_or_create(&ByLabels { by: by.label() }));
         }
+        for refusal in Refusal::ALL {
+            drop(connections_refused.get_or_create(&ReasonLabels {
+                reason: refusal.label(),
+            }));
+        }
+        for timeout in Timeout::ALL {
+            drop(connections_timed_out.get_or_create(&TimeoutLabels {
+                timeout: timeout.label(),
+            }));
+        }
 
         Self(Arc::new(Inner {
             registry,
@@ -207,6 +246,9 @@ impl Metrics {
             login_failures,
             login_throttled,
             logins_rate_limited,
+            connections_open,
+            connections_refused,
+            connections_timed_out,
         }))
     }
 
@@ -293,6 +335,37 @@ impl Metrics {
         self.0.logins_rate_limited.inc();
     }
 
+    pub fn connection_opened(&self) {
+        self.0.connections_open.inc();
+    }
+
+    pub fn connection_closed(&self) {
+        self.0.connections_open.dec();
+    }
+
+    /// Client connections open right now.
+    pub fn connections_open_now(&self) -> i64 {
+        self.0.connections_open.get()
+    }
+
+    pub fn connection_refused(&self, refusal: Refusal) {
+        self.0
+            .connections_refused
+            .get_or_create(&ReasonLabels {
+                reason: refusal.label(),
+            })
+            .inc();
+    }
+
+    pub fn connection_timed_out(&self, timeout: Timeout) {
+        self.0
+            .connections_timed_out
+            .get_or_create(&TimeoutLabels {
+                timeout: timeout.label(),
+            })
+            .inc();
+    }
+
     /// Everything, in the OpenMetrics text format.
     pub fn encode(&self) -> Result<String, fmt::Error> {
         let mut text = String::with_capacity(16 * 1024);
@@ -352,6 +425,11 @@ mod tests {
             "warnings never refuse a cookie"
         );
         assert!(text.contains("cookie_lab_build_info{version=\"0.1.0\",replica=\"web-1\"} 1"));
+        assert!(text.contains("cookie_lab_connections_refused_total{reason=\"per_client\"} 0"));
+        assert!(text.contains("cookie_lab_connections_refused_total{reason=\"total\"} 0"));
+        assert!(text.contains("cookie_lab_connections_timed_out_total{timeout=\"header_read\"} 0"));
+        assert!(text.contains("cookie_lab_connections_timed_out_total{timeout=\"keep_alive\"} 0"));
+        assert!(text.contains("cookie_lab_connections_open 0"));
         assert!(text.ends_with("# EOF\n"));
     }
 

@@ -34,6 +34,15 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// On every response, including the answers that never reach the router
+/// (a connection refused at a cap, `startup::connections`).
+pub(crate) const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "same-origin"),
+];
+
 /// Names the replica that answered, when `--replica-name` is set.
 const X_SERVED_BY: HeaderName = HeaderName::from_static("x-served-by");
 
@@ -46,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .replica_name
         .as_deref()
         .and_then(|name| HeaderValue::from_str(name).ok());
+    let [csp, nosniff, frames, referrer] = SECURITY_HEADERS;
     Router::new()
         .merge(basics::router())
         .merge(scoped::router())
@@ -65,13 +75,10 @@ pub fn app(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::overriding(X_SERVED_BY, served_by))
                 // Outside everything else, so error pages from the layers
                 // below carry the security headers too.
-                .layer(security_header(
-                    header::CONTENT_SECURITY_POLICY,
-                    CONTENT_SECURITY_POLICY,
-                ))
-                .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-                .layer(security_header(header::REFERRER_POLICY, "same-origin"))
+                .layer(security_header(csp))
+                .layer(security_header(nosniff))
+                .layer(security_header(frames))
+                .layer(security_header(referrer))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     REQUEST_TIMEOUT,
@@ -82,7 +89,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+fn security_header(
+    (name, value): (HeaderName, &'static str),
+) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 

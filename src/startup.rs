@@ -1,5 +1,7 @@
 //! Binding and serving: what `main` runs and what the tests start on port 0.
 
+pub mod connections;
+
 use std::future::Future;
 use std::net::SocketAddr;
 
@@ -7,7 +9,7 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, ConnectionLimits};
 use crate::keys;
 use crate::revocation::Revocations;
 use crate::routes;
@@ -24,6 +26,8 @@ pub struct Application {
     local_addr: SocketAddr,
     router: Router,
     state: AppState,
+    /// The configured caps, lowered if the open-file limit can't hold them.
+    connections: ConnectionLimits,
 }
 
 impl Application {
@@ -58,6 +62,7 @@ impl Application {
                 "revocation store unreachable at start: logins are refused (503) until it answers"
             ),
         }
+        let connections = connections::fit_to_this_process(config.connections);
         let listener = TcpListener::bind(&config.addr)
             .await
             .with_context(|| format!("could not listen on {}", config.addr))?;
@@ -73,6 +78,7 @@ impl Application {
             local_addr,
             router,
             state,
+            connections,
         })
     }
 
@@ -88,6 +94,12 @@ impl Application {
         &self.state
     }
 
+    /// The connection limits in force: the configured ones, with the caps
+    /// lowered if the open-file limit can't hold them.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        self.connections
+    }
+
     /// Serves until `shutdown` resolves; then refuses new connections, lets
     /// in-flight requests finish for up to `--shutdown-grace`, and leaves the
     /// revocation store complete. Past the grace it returns an error naming
@@ -101,6 +113,7 @@ impl Application {
             local_addr,
             router,
             state,
+            connections,
         } = self;
         let grace = state.config.shutdown_grace;
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -109,12 +122,18 @@ impl Application {
             let _ = stopping.send(());
         };
         tracing::info!("cookie-lab listening on http://{local_addr}");
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .into_future();
+        let serve = async {
+            connections::serve(
+                listener,
+                router,
+                connections,
+                state.metrics.clone(),
+                state.config.replica_name.as_deref(),
+                signal,
+            )
+            .await;
+            Ok(())
+        };
         let grace_over = async move {
             if stopped.await.is_err() {
                 // The signal future was dropped without firing: serve ended

@@ -23,7 +23,22 @@ impl RunningBinary {
     /// logging on and no key or store settings from the environment, and
     /// waits until it logs that it listens.
     pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        Self::spawn(Command::new(BIN), data_dir, extra)
+    }
+
+    /// The same, under an open-file limit of `limit` descriptors (soft and
+    /// hard, so the server can't raise it): `sh -c 'ulimit -n N; exec …'`.
+    pub(crate) fn start_with_file_limit(data_dir: &Path, limit: u32, extra: &[&str]) -> Self {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(BIN);
+        Self::spawn(command, data_dir, extra)
+    }
+
+    fn spawn(mut command: Command, data_dir: &Path, extra: &[&str]) -> Self {
+        let mut child = command
             .args(["--addr", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data_dir)

@@ -20,6 +20,13 @@ fn help_explains_every_flag_and_its_environment_variable() {
         ("--session-ttl", "COOKIE_LAB_SESSION_TTL"),
         ("--log-format", "COOKIE_LAB_LOG_FORMAT"),
         ("--allowed-hosts", "COOKIE_LAB_ALLOWED_HOSTS"),
+        ("--header-read-timeout", "COOKIE_LAB_HEADER_READ_TIMEOUT"),
+        ("--keep-alive-timeout", "COOKIE_LAB_KEEP_ALIVE_TIMEOUT"),
+        ("--max-connections", "COOKIE_LAB_MAX_CONNECTIONS"),
+        (
+            "--max-connections-per-client",
+            "COOKIE_LAB_MAX_CONNECTIONS_PER_CLIENT",
+        ),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),
@@ -44,6 +51,45 @@ fn a_short_key_is_a_clear_start_up_error_not_a_panic() {
     assert!(stderr.contains("key 1 of COOKIE_LAB_KEYS"), "{stderr}");
     assert!(stderr.contains("only 5 bytes"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn connection_limits_from_the_environment_are_checked_at_start() {
+    for (env, value, error) in [
+        (
+            "COOKIE_LAB_HEADER_READ_TIMEOUT",
+            "0s",
+            "--header-read-timeout must be between 1 second and 10 minutes, got 0s",
+        ),
+        (
+            "COOKIE_LAB_KEEP_ALIVE_TIMEOUT",
+            "2h",
+            "--keep-alive-timeout must be between 1 second and 1 hour, got 2h",
+        ),
+        (
+            "COOKIE_LAB_MAX_CONNECTIONS",
+            "0",
+            "--max-connections must be between 1 and 1000000, got 0",
+        ),
+        (
+            "COOKIE_LAB_MAX_CONNECTIONS_PER_CLIENT",
+            "0",
+            "--max-connections-per-client must be at least 1",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = Command::new(BIN)
+            .args(["--addr", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env(env, value)
+            .output()
+            .unwrap();
+
+        assert_eq!(output.status.code(), Some(1), "{env}={value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(error), "{env}={value}: {stderr}");
+    }
 }
 
 #[test]

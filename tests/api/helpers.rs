@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cookie_lab::cli::LogFormat;
-use cookie_lab::config::{Config, RevocationStore};
+use cookie_lab::config::{Config, ConnectionLimits, RevocationStore};
 use cookie_lab::domain::Password;
 use cookie_lab::keys::KeyRing;
+use cookie_lab::metrics::Metrics;
 use cookie_lab::startup::Application;
 use cookie_lab::state::AppState;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -29,6 +30,8 @@ pub(crate) struct TestApp {
     /// The server's own state, for tests that break a part of it.
     pub(crate) state: AppState,
     pub(crate) data_dir: PathBuf,
+    /// The server's own metrics, readable when no connection can be.
+    pub(crate) metrics: Metrics,
     _tmp: Option<Arc<TempDir>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -48,6 +51,7 @@ pub(crate) fn test_config(data_dir: &Path) -> Config {
         replica_name: None,
         allowed_hosts: None,
         login_rate: 30,
+        connections: ConnectionLimits::default(),
     }
 }
 
@@ -74,6 +78,7 @@ pub(crate) async fn spawn_with(config: Config) -> TestApp {
         .epoch_for_new_session()
         .await
         .expect("the revocation store answers");
+    let metrics = app.state().metrics.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -92,6 +97,7 @@ pub(crate) async fn spawn_with(config: Config) -> TestApp {
         epoch,
         state,
         data_dir,
+        metrics,
         _tmp: None,
         stop: Some(stop),
         server: Some(server),

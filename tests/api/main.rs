@@ -8,6 +8,7 @@
 mod basics;
 mod binary;
 mod cli;
+mod connections;
 mod demo_policy;
 mod helpers;
 mod hostile;

@@ -540,6 +540,7 @@ impl TestServer {
             replica_name: None,
             allowed_hosts: None,
             login_rate: 30,
+            connections: Default::default(),
         };
         if std::env::var_os("TEST_LOG").is_some() {
             cookie_lab::telemetry::init_for_tests(LogFormat::Text);
