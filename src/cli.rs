@@ -42,7 +42,9 @@ pub struct ServeArgs {
     #[arg(long, env = "COOKIE_LAB_ADDR", default_value = "127.0.0.1:5000")]
     pub addr: String,
 
-    /// Directory for the key ring (keys.json, mode 0600); created on first start.
+    /// Directory for the key ring (keys.json, mode 0600) and, with
+    /// `--revocations sqlite`, the logged-out sessions (revocations.sqlite3);
+    /// created (mode 0700) on first start.
     #[arg(long, env = "COOKIE_LAB_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 

@@ -20,6 +20,7 @@ fn help_explains_every_flag_and_its_environment_variable() {
         ("--session-ttl", "COOKIE_LAB_SESSION_TTL"),
         ("--log-format", "COOKIE_LAB_LOG_FORMAT"),
         ("--allowed-hosts", "COOKIE_LAB_ALLOWED_HOSTS"),
+        ("--login-rate", "COOKIE_LAB_LOGIN_RATE"),
         ("--header-read-timeout", "COOKIE_LAB_HEADER_READ_TIMEOUT"),
         ("--keep-alive-timeout", "COOKIE_LAB_KEEP_ALIVE_TIMEOUT"),
         ("--max-connections", "COOKIE_LAB_MAX_CONNECTIONS"),
