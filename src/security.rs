@@ -17,7 +17,7 @@ use crate::state::AppState;
 /// cross-site state changes (`cross_site`, 403). One middleware rather than
 /// three: each `from_fn` costs a boxed future per request.
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    proxy::mark(state.config.trust_proxy, &mut request);
+    proxy::mark(&state.config.trust_proxy, &mut request);
     if let Some(refused) = limits::oversized_cookie_header(&request) {
         return refused;
     }

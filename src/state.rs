@@ -22,14 +22,19 @@ pub struct Shared {
 }
 
 impl AppState {
-    pub fn new(config: Config, keys: KeyRing, revocations: Revocations) -> Self {
+    pub fn new(
+        config: Config,
+        keys: KeyRing,
+        revocations: Revocations,
+        throttle: LoginThrottle,
+    ) -> Self {
         let metrics = Metrics::new(config.replica_name.as_deref());
         Self(Arc::new(Shared {
             metrics,
             config,
             keys,
             revocations,
-            throttle: LoginThrottle::standard(),
+            throttle,
         }))
     }
 }
