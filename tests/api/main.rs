@@ -19,3 +19,4 @@ mod scoped;
 mod security;
 mod shared_revocations;
 mod shutdown;
+mod throttle;
