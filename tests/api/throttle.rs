@@ -332,34 +332,41 @@ async fn ten_failures_spaced_by_retry_after_do_not_lock_out_the_victim() {
     let mut failures = 0;
     let mut waits = Vec::new();
     // The careful attacker: a wrong password whenever allowed, and exactly
-    // the Retry-After it is told in between.
+    // the Retry-After it is told in between. Whenever it is made to wait,
+    // the victim logs in from their own address.
     for _ in 0..30 {
         let response = login_as(&app, Some(ATTACKER), VICTIM, "guess").await;
         match response.status() {
             StatusCode::UNAUTHORIZED => failures += 1,
             StatusCode::TOO_MANY_REQUESTS => {
+                let victim = login_as(&app, Some("203.0.113.9"), VICTIM, "code").await;
+                assert_eq!(
+                    victim.status(),
+                    StatusCode::OK,
+                    "the victim after {failures} failures"
+                );
                 let wait = retry_after(&response);
                 waits.push(wait);
                 clock.advance(Duration::from_secs(wait));
             }
             other => panic!("{other}"),
         }
-        let victim = login_as(&app, Some("203.0.113.9"), VICTIM, "code").await;
-        assert_eq!(
-            victim.status(),
-            StatusCode::OK,
-            "the victim after {failures} failures"
-        );
         if failures == 10 {
             break;
         }
     }
+    let victim = login_as(&app, Some("203.0.113.9"), VICTIM, "code").await;
+    let attacker = login_as(&app, Some(ATTACKER), VICTIM, "code").await;
+
     assert_eq!(failures, 10);
     assert_eq!(
         waits,
         [60, 120, 240, 480, 960],
         "the attacker's waits double"
     );
+    assert_eq!(victim.status(), StatusCode::OK);
+    assert_eq!(attacker.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&attacker), 1920);
 }
 
 #[tokio::test]
@@ -462,7 +469,7 @@ async fn garbage_forwarded_for_is_an_unknown_client_never_the_proxy() {
     }
 
     let unknown_again = login_as(&app, Some("_hidden"), VICTIM, "code").await;
-    let innocent = login_as(&app, Some("203.0.113.77"), VICTIM, "code").await;
+    let innocent = login_as(&app, Some("203.0.113.77:5555"), VICTIM, "code").await;
     let proxy_itself = login_as(&app, None, VICTIM, "code").await;
 
     assert_eq!(
