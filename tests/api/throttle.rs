@@ -12,13 +12,13 @@ use cookie_lab::config::{RedisTarget, RevocationStore};
 use cookie_lab::keys::KeyRing;
 use cookie_lab::security::proxy::TrustedProxies;
 use cookie_lab::security::throttle::{
-    ClientKey, Clock, Limits, LoginThrottle, ManualClock, Refusal,
+    ClientKey, Clock, EmailHash, Limits, LoginThrottle, ManualClock, Refusal,
 };
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Response, StatusCode};
 use tempfile::TempDir;
 
-use crate::binary::BIN;
+use crate::binary::{BIN, RunningBinary};
 use crate::helpers::{TestApp, set_cookies, spawn_app, spawn_with_clock, test_config, text_of};
 use crate::shared_revocations::RedisServer;
 
@@ -517,4 +517,65 @@ fn a_bare_trust_proxy_refuses_to_start_instead_of_trusting_everyone() {
     assert!(switch.contains("--trust-proxy"), "{switch}");
     assert!(switch.contains("such as 127.0.0.1/32"), "{switch}");
     assert!(!switch.contains("panicked"), "{switch}");
+}
+
+#[tokio::test]
+async fn each_throttle_event_is_logged_with_the_client_and_a_hash_of_the_email_never_the_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = RunningBinary::start(dir.path(), &["--trust-proxy", "127.0.0.1"]);
+    let email = "secret.person@example.com";
+    let login = |client: &'static str| {
+        reqwest::Client::new()
+            .post(format!("http://{}/login", server.addr))
+            .header("x-forwarded-for", client)
+            .form(&[("email", email), ("password", "guess")])
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            login("198.51.100.7").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login("198.51.100.7").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login("not-an-address").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    server.sigterm();
+    assert!(server.exit_within(Duration::from_secs(10)).success());
+
+    let log = server.log();
+    let hash = format!("email={}", EmailHash::of(email));
+    let line = |needle: &str| {
+        log.iter()
+            .find(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{}", log.join("\n")))
+            .clone()
+    };
+    let counted = line("login failed: counted");
+    let backoff = line("now wait");
+    let throttled = line("login throttled");
+    let unknown = line("X-Forwarded-For entry is not an address");
+    for event in [&counted, &backoff, &throttled] {
+        assert!(event.contains("client=198.51.100.7"), "{event}");
+        assert!(event.contains(&hash), "{event}");
+    }
+    assert!(
+        throttled.contains("by=\"pair\"") || throttled.contains("by=pair"),
+        "{throttled}"
+    );
+    assert!(
+        unknown.contains("proxy=127.0.0.1") && unknown.contains("not-an-address"),
+        "{unknown}"
+    );
+    assert!(line("client=unknown").contains(&hash));
+    let all = log.join("\n");
+    assert!(
+        !all.contains("secret.person"),
+        "the email never shows:\n{all}"
+    );
 }
