@@ -16,12 +16,12 @@
 //!   given back when the password was right, so that parallel requests can't
 //!   all pass the check before the first failure is counted.
 //!
-//! The counters live in this process ([`memory`]: bounded tables that never
-//! drop an entry in backoff) or, with `--revocations redis://…`, in that
-//! Redis, shared by every replica ([`redis`]). A Redis that can't be
-//! reached refuses logins with 503, as the revocation store does. Each
-//! throttle event is logged with the client and a hash of the email, never
-//! the email.
+//! The counters live in this process (`throttle/memory.rs`: bounded tables
+//! that never drop an entry in backoff) or, with `--revocations redis://…`,
+//! in that Redis, shared by every replica (`throttle/redis.rs`). A Redis that
+//! can't be reached refuses logins with 503, as the revocation store does.
+//! Each throttle event is logged with the client and a hash of the email,
+//! never the email.
 
 mod clock;
 mod memory;

@@ -35,7 +35,7 @@ pub struct Limits {
     /// Clients that started failing on one email within the window that
     /// make it "under attack".
     pub attack_clients: u32,
-    /// One bucket of the windows: the window is [`BUCKETS`] of them.
+    /// One bucket of the windows: each window is six of them.
     pub bucket: Duration,
     /// The memory store's size: entries per table (pairs, clients, emails).
     pub capacity: usize,
