@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the web app (the default command).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Show, rotate or generate the keys that seal login cookies.
     Keys(KeysArgs),
     /// Say what browsers do with a Set-Cookie header: exit 0 if they store
@@ -72,11 +72,13 @@ pub struct ServeArgs {
     #[arg(long, env = "COOKIE_LAB_SESSION_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
     pub session_ttl: Duration,
 
-    /// Trust X-Forwarded-For and X-Forwarded-Proto from the proxy in front
-    /// (only set this behind a proxy that overwrites them): client addresses
-    /// for login throttling, and HTTPS for Secure/__Host- login cookies.
-    #[arg(long, env = "COOKIE_LAB_TRUST_PROXY")]
-    pub trust_proxy: bool,
+    /// The proxies in front, as addresses or CIDR ranges (e.g. 127.0.0.1 or
+    /// 10.0.0.0/8,2001:db8::/32): only from these peers do X-Forwarded-For
+    /// (client addresses for login throttling, read from the right, past
+    /// these proxies) and X-Forwarded-Proto (HTTPS for Secure/__Host- login
+    /// cookies) count. Unset: trust no proxy.
+    #[arg(long, env = "COOKIE_LAB_TRUST_PROXY", value_name = "CIDR[,CIDR…]")]
+    pub trust_proxy: Option<String>,
 
     /// Where logged-out sessions are recorded: `sqlite` (revocations.sqlite3
     /// in the data dir, for one server) or a Redis URL such as
@@ -260,6 +262,19 @@ mod tests {
         assert_eq!(cli.serve.keep_alive_timeout, Duration::from_secs(60));
         assert_eq!(cli.serve.max_connections, 1024);
         assert_eq!(cli.serve.max_connections_per_client, 512);
+        assert_eq!(cli.serve.trust_proxy, None);
+    }
+
+    #[test]
+    fn a_bare_trust_proxy_is_an_error_not_trust_everyone() {
+        let err = Cli::try_parse_from(["cookie-lab", "--trust-proxy"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue, "{err}");
+        let cli =
+            Cli::try_parse_from(["cookie-lab", "--trust-proxy", "10.0.0.0/8,127.0.0.1"]).unwrap();
+        assert_eq!(
+            cli.serve.trust_proxy.as_deref(),
+            Some("10.0.0.0/8,127.0.0.1")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use crate::cli::{LogFormat, ServeArgs};
 use crate::domain::Password;
+use crate::security::proxy::TrustedProxies;
 
 /// Everything the server needs, checked. Secrets are redacted in `Debug`.
 #[derive(Clone)]
@@ -18,7 +19,8 @@ pub struct Config {
     /// `COOKIE_LAB_KEYS`, when set; it overrides the key file.
     pub env_keys: Option<String>,
     pub session_ttl: time::Duration,
-    pub trust_proxy: bool,
+    /// The proxies whose X-Forwarded-* headers count (`--trust-proxy`).
+    pub trust_proxy: TrustedProxies,
     pub log_format: LogFormat,
     /// Where logged-out sessions are recorded.
     pub revocations: RevocationStore,
@@ -208,6 +210,8 @@ pub enum ConfigError {
     SessionTtl(String),
     #[error("--revocations: {0}")]
     Revocations(String),
+    #[error("--trust-proxy: {0}")]
+    TrustProxy(String),
     #[error("--shutdown-grace must be at most 10 minutes, got {0}")]
     ShutdownGrace(String),
     #[error("--header-read-timeout must be between 1 second and 10 minutes, got {0}")]
@@ -264,6 +268,8 @@ impl Config {
         {
             return Err(ConfigError::ReplicaName(name.clone()));
         }
+        let trust_proxy = TrustedProxies::parse(args.trust_proxy.as_deref().unwrap_or(""))
+            .map_err(ConfigError::TrustProxy)?;
         Ok(Self {
             connections,
             revocations: RevocationStore::parse(&args.revocations)?,
@@ -276,7 +282,7 @@ impl Config {
             demo_password: Password::new(args.demo_password),
             env_keys: args.keys.filter(|k| !k.trim().is_empty()),
             session_ttl: ttl,
-            trust_proxy: args.trust_proxy,
+            trust_proxy,
             log_format: args.log_format,
         })
     }
@@ -502,6 +508,22 @@ mod tests {
             let err = Config::from_args(args(&[flag, bad])).unwrap_err();
             assert!(err.to_string().starts_with(flag), "{flag} {bad}: {err}");
         }
+    }
+
+    #[test]
+    fn trust_proxy_names_the_proxies_and_a_switch_is_refused() {
+        assert!(Config::from_args(args(&[])).unwrap().trust_proxy.is_empty());
+        let config = Config::from_args(args(&["--trust-proxy", "127.0.0.1, 10.0.0.0/8"])).unwrap();
+        assert_eq!(config.trust_proxy.to_string(), "127.0.0.1/32,10.0.0.0/8");
+        for bad in ["true", "false", "nginx", "10.0.0.0/40"] {
+            let err = Config::from_args(args(&["--trust-proxy", bad])).unwrap_err();
+            assert!(matches!(err, ConfigError::TrustProxy(_)), "{bad}: {err}");
+        }
+        let err = Config::from_args(args(&["--trust-proxy", "true"])).unwrap_err();
+        assert!(
+            err.to_string().contains("such as 127.0.0.1/32"),
+            "says what to write: {err}"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod keys;
 pub mod lint;
 pub mod metrics;
+pub mod redis_link;
 pub mod revocation;
 pub mod routes;
 pub mod security;

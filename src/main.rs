@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         Some(Command::Lint(args)) => {
             commands::lint::run(args).map(|outcome| ExitCode::from(outcome.exit_code()))
         }
-        Some(Command::Serve(args)) => serve(args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Serve(args)) => serve(*args).map(|()| ExitCode::SUCCESS),
         None => serve(cli.serve).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|err| {

@@ -175,7 +175,7 @@ impl Metrics {
         let login_throttled = Family::<ByLabels, Counter>::default();
         registry.register(
             "login_throttled",
-            "Logins refused with 429 after too many failures, by client address or email",
+            "Logins refused with 429 after too many failures: by a (client, email) pair in backoff, or a client at its ceiling",
             login_throttled.clone(),
         );
         let logins_rate_limited = Counter::default();
@@ -221,7 +221,7 @@ impl Metrics {
         {
             drop(cookies_refused.get_or_create(&RuleLabels { rule: rule.id() }));
         }
-        for by in [ThrottledBy::Client, ThrottledBy::Email] {
+        for by in ThrottledBy::ALL {
             drop(login_throttled.get_or_create(&ByLabels { by: by.label() }));
         }
         for refusal in Refusal::ALL {

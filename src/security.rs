@@ -27,7 +27,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     {
         return refused;
     }
-    proxy::mark(state.config.trust_proxy, &mut request);
+    proxy::mark(&state.config.trust_proxy, &mut request);
     if let Some(refused) = limits::oversized_cookie_header(&request) {
         return refused;
     }

@@ -13,6 +13,7 @@ use crate::config::{Config, ConnectionLimits};
 use crate::keys;
 use crate::revocation::Revocations;
 use crate::routes;
+use crate::security::throttle::{Clock, LoginThrottle};
 use crate::state::AppState;
 
 /// How often idle login-rate keys are forgotten.
@@ -34,6 +35,12 @@ impl Application {
     /// Loads (or creates) the key ring and binds the listener. Every start-up
     /// problem is an error that says what to fix, never a panic.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Self::build`], with the login throttle reading `clock`: tests move
+    /// it instead of waiting out a backoff.
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let (ring, source) = keys::load_or_create(&config.data_dir, config.env_keys.as_deref())
             .context("could not load the login-cookie key ring")?;
         tracing::info!(key_ring = %source, current_key = %ring.current().id(), keys = ring.keys().len(), "key ring loaded");
@@ -63,13 +70,22 @@ impl Application {
             ),
         }
         let connections = connections::fit_to_this_process(config.connections);
+        let throttle = LoginThrottle::for_config(&config, clock)
+            .context("could not prepare the login throttle's store")?;
+        tracing::info!(store = %throttle.describe(), trusted_proxies = %config.trust_proxy, "login throttle ready");
+        if config.trust_proxy.trusts_everyone() {
+            tracing::warn!(
+                "--trust-proxy includes a /0 range: any client that reaches this port can pick its own \
+                 address and scheme with X-Forwarded-For and X-Forwarded-Proto"
+            );
+        }
         let listener = TcpListener::bind(&config.addr)
             .await
             .with_context(|| format!("could not listen on {}", config.addr))?;
         let local_addr = listener
             .local_addr()
             .context("could not read the bound address")?;
-        let state = AppState::new(config, ring, revocations);
+        let state = AppState::new(config, ring, revocations, throttle);
         let router = routes::app(state.clone());
         spawn_pruning(state.clone());
         keep_timer_wheel_armed();

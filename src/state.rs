@@ -25,7 +25,12 @@ pub struct Shared {
 }
 
 impl AppState {
-    pub fn new(config: Config, keys: KeyRing, revocations: Revocations) -> Self {
+    pub fn new(
+        config: Config,
+        keys: KeyRing,
+        revocations: Revocations,
+        throttle: LoginThrottle,
+    ) -> Self {
         let metrics = Metrics::new(config.replica_name.as_deref());
         let login_rate = LoginRate::new(config.login_rate);
         Self(Arc::new(Shared {
@@ -34,7 +39,7 @@ impl AppState {
             config,
             keys,
             revocations,
-            throttle: LoginThrottle::standard(),
+            throttle,
         }))
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::{Email, Password};
 use crate::error::{self, PageError};
 use crate::security::login_rate::RateLimited;
 use crate::security::proxy::ClientAddr;
-use crate::security::throttle::Throttled;
+use crate::security::throttle::{Refusal, Throttled};
 use crate::session::{
     current_login, logout_failed, presented_sessions, revoke_all, store_unavailable,
 };
@@ -56,20 +56,24 @@ async fn login(
         PageError::unprocessable("That email address doesn't work", format!("{e}."))
             .with_link("/login", "Back to the login page")
     })?;
-    let attempt = std::time::Instant::now();
-    if let Err(throttled) = state.throttle.check(client, email.as_str(), attempt) {
-        tracing::warn!(by = throttled.by.label(), "login throttled");
-        state.metrics.login_throttled(throttled.by);
-        return Ok(too_many_attempts(throttled));
-    }
+    let attempt = match state
+        .throttle
+        .attempt(client.throttle_key(), email.as_str())
+        .await
+    {
+        Ok(attempt) => attempt,
+        Err(Refusal::Throttled(throttled)) => {
+            state.metrics.login_throttled(throttled.by);
+            return Ok(too_many_attempts(throttled));
+        }
+        Err(Refusal::Unavailable(err)) => return Err(err.page().with_link("/login", "Try again")),
+    };
     if !state
         .config
         .demo_password
         .matches(&Password::new(form.password))
     {
-        state
-            .throttle
-            .record_failure(client, email.as_str(), attempt);
+        attempt.failed();
         // Debug: the request line already says 401 for POST /login.
         tracing::debug!("login refused: wrong password");
         state.metrics.login_failed();
@@ -87,8 +91,11 @@ async fn login(
         Ok(epoch) => epoch,
         Err(err) => return Err(store_unavailable(&err).with_link("/login", "Try again")),
     };
-    if let Err(limited) = state.login_rate.check(client, email.as_str()) {
-        tracing::warn!(client = %client, "login rate limit: too many new sessions");
+    if let Err(limited) = state
+        .login_rate
+        .check(client.throttle_key(), email.as_str())
+    {
+        tracing::warn!(client = %client.throttle_key(), "login rate limit: too many new sessions");
         state.metrics.login_rate_limited();
         return Ok(too_many_sessions(limited));
     }
@@ -99,7 +106,7 @@ async fn login(
     if let Err(err) = revoke_all(&state, &presented).await {
         return Err(store_unavailable(&err).with_link("/login", "Try again"));
     }
-    state.throttle.record_success(email.as_str());
+    attempt.succeeded().await;
     state.metrics.login_succeeded();
     let claims = LoginClaims::issue(&email, state.config.session_ttl, now, epoch)
         .map_err(PageError::internal)?;
@@ -117,15 +124,12 @@ fn too_many_attempts(throttled: Throttled) -> Response {
     let seconds = throttled.retry_after.as_secs().max(1);
     let at = OffsetDateTime::now_utc()
         + time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX));
-    let whom = match throttled.by {
-        crate::security::throttle::ThrottledBy::Client => "from your address",
-        crate::security::throttle::ThrottledBy::Email => "for this email address",
-    };
+    let whose = throttled.whose();
     let page = PageError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "Too many failed logins",
         format!(
-            "There were too many wrong passwords {whom} in the last few minutes, so logins are paused. \
+            "There were too many wrong passwords {whose} recently, so logins are paused. \
              Try again in {seconds} seconds (at {}).",
             format_utc(at)
         ),

@@ -8,7 +8,6 @@
 //! [`LoginRate::forget_idle`]), so they hold only recent creators.
 
 use std::hash::Hash;
-use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -16,6 +15,8 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
+
+use super::proxy::ClientKey;
 
 type Limiter<K, C> = RateLimiter<K, DashMapStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
@@ -26,7 +27,7 @@ pub struct LoginRate<C: Clock = DefaultClock> {
 
 struct Limits<C: Clock> {
     clock: C,
-    by_client: Limiter<IpAddr, C>,
+    by_client: Limiter<ClientKey, C>,
     by_email: Limiter<String, C>,
 }
 
@@ -58,7 +59,7 @@ impl<C: Clock + Clone> LoginRate<C> {
 
     /// Takes one session from the client's and the email's allowance, or
     /// says how long to wait. A refusal by one takes nothing from the other.
-    pub fn check(&self, client: IpAddr, email: &str) -> Result<(), RateLimited> {
+    pub fn check(&self, client: ClientKey, email: &str) -> Result<(), RateLimited> {
         let Some(limits) = &self.limits else {
             return Ok(());
         };
@@ -108,14 +109,14 @@ impl<K: Hash + Eq + Clone, C: Clock> Forget for Limiter<K, C> {
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
+    use std::net::{IpAddr, Ipv4Addr};
 
     use governor::clock::FakeRelativeClock;
 
     use super::*;
 
-    const ALICE: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
-    const BOB: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+    const ALICE: ClientKey = ClientKey::V4(Ipv4Addr::new(10, 0, 0, 1));
+    const BOB: ClientKey = ClientKey::V4(Ipv4Addr::new(10, 0, 0, 2));
 
     #[test]
     fn a_burst_of_n_then_one_every_60_over_n_seconds() {
@@ -136,7 +137,7 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let rate = LoginRate::with_clock(3, clock);
         for i in 0..3 {
-            let client = IpAddr::V4(Ipv4Addr::new(10, 1, 0, i));
+            let client = ClientKey::V4(Ipv4Addr::new(10, 1, 0, i));
             assert_eq!(rate.check(client, "Target@x.org"), Ok(()));
         }
         assert!(rate.check(BOB, " target@X.ORG").is_err());
@@ -156,7 +157,8 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let rate = LoginRate::with_clock(30, clock.clone());
         for i in 0..1000u32 {
-            let _ = rate.check(IpAddr::from(i.to_be_bytes()), &format!("u{i}@x.org"));
+            let client = ClientKey::from(IpAddr::from(i.to_be_bytes()));
+            let _ = rate.check(client, &format!("u{i}@x.org"));
         }
         assert_eq!(rate.tracked(), 2000);
         clock.advance(Duration::from_secs(60));

@@ -9,6 +9,8 @@ use cookie_lab::config::{Config, ConnectionLimits, RevocationStore};
 use cookie_lab::domain::Password;
 use cookie_lab::keys::KeyRing;
 use cookie_lab::metrics::Metrics;
+use cookie_lab::security::proxy::TrustedProxies;
+use cookie_lab::security::throttle::Clock;
 use cookie_lab::startup::Application;
 use cookie_lab::state::AppState;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -44,7 +46,7 @@ pub(crate) fn test_config(data_dir: &Path) -> Config {
         demo_password: Password::new("code"),
         env_keys: None,
         session_ttl: time::Duration::days(7),
-        trust_proxy: false,
+        trust_proxy: TrustedProxies::none(),
         log_format: LogFormat::Text,
         revocations: RevocationStore::Sqlite,
         shutdown_grace: std::time::Duration::from_secs(10),
@@ -64,11 +66,19 @@ pub(crate) async fn spawn_app() -> TestApp {
 }
 
 pub(crate) async fn spawn_with(config: Config) -> TestApp {
+    spawn_with_clock(config, Clock::system()).await
+}
+
+/// A server whose login throttle reads `clock` (a `ManualClock`'s, so the
+/// test moves time instead of waiting).
+pub(crate) async fn spawn_with_clock(config: Config, clock: Clock) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         cookie_lab::telemetry::init_for_tests(LogFormat::Text);
     }
     let data_dir = config.data_dir.clone();
-    let app = Application::build(config).await.expect("server builds");
+    let app = Application::build_with_clock(config, clock)
+        .await
+        .expect("server builds");
     let addr = app.local_addr();
     let keys = app.state().keys.clone();
     let state = app.state().clone();

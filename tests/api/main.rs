@@ -22,3 +22,4 @@ mod security;
 mod sessions;
 mod shared_revocations;
 mod shutdown;
+mod throttle;

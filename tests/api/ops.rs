@@ -225,9 +225,16 @@ async fn metrics_count_login_failures_and_throttles() {
         Some(5.0),
         "{text}"
     );
-    let throttled = sample(&text, "cookie_lab_login_throttled_total{by=\"client\"}").unwrap()
-        + sample(&text, "cookie_lab_login_throttled_total{by=\"email\"}").unwrap();
-    assert_eq!(throttled, 1.0, "{text}");
+    assert_eq!(
+        sample(&text, "cookie_lab_login_throttled_total{by=\"pair\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "cookie_lab_login_throttled_total{by=\"client\"}"),
+        Some(0.0),
+        "{text}"
+    );
     assert_eq!(sample(&text, "cookie_lab_logins_total"), Some(0.0));
 }
 

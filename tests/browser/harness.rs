@@ -533,7 +533,7 @@ impl TestServer {
             demo_password: Password::new(PASSWORD),
             env_keys: None,
             session_ttl: time::Duration::days(7),
-            trust_proxy: false,
+            trust_proxy: Default::default(),
             log_format: LogFormat::Text,
             revocations: Default::default(),
             shutdown_grace: std::time::Duration::from_secs(10),

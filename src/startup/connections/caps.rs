@@ -1,7 +1,8 @@
 //! The caps on open connections: all clients together, and each client.
 
+use crate::security::proxy::ClientKey;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -37,20 +38,6 @@ impl Refusal {
     }
 }
 
-/// The client a connection counts against: an IPv4 address, or an IPv6 /64,
-/// since one host or home gets a whole /64 and can use any address in it.
-/// An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, how a dual-stack
-/// listener shows an IPv4 peer) is that IPv4 address.
-pub(crate) fn client_of(peer: IpAddr) -> IpAddr {
-    match peer {
-        IpAddr::V4(_) => peer,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & (u128::MAX << 64))),
-        },
-    }
-}
-
 /// Counts open connections against the caps.
 pub(super) struct Caps {
     max_open: usize,
@@ -65,7 +52,7 @@ struct Counts {
     open: usize,
     /// Only clients with a connection open, so it is never larger than the
     /// cap on open connections.
-    by_client: HashMap<IpAddr, usize>,
+    by_client: HashMap<ClientKey, usize>,
 }
 
 impl Caps {
@@ -90,7 +77,7 @@ impl Caps {
     /// or why there is none. A client over its share is told so first, even
     /// when the server is full too: it is the one to back off.
     pub(super) fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<Slot, Refusal> {
-        let client = client_of(peer);
+        let client = ClientKey::from(peer);
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         let held = counts.by_client.get(&client).copied().unwrap_or(0);
         if held >= self.max_per_client {
@@ -109,7 +96,7 @@ impl Caps {
         })
     }
 
-    fn release(&self, client: IpAddr) {
+    fn release(&self, client: ClientKey) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         counts.open = counts.open.saturating_sub(1);
         match counts.by_client.get_mut(&client) {
@@ -126,7 +113,7 @@ impl Caps {
 /// One open connection, counted until dropped.
 pub(super) struct Slot {
     caps: Arc<Caps>,
-    client: IpAddr,
+    client: ClientKey,
 }
 
 impl Drop for Slot {
@@ -146,7 +133,7 @@ pub(super) struct RefusalLog {
     last_report: Option<Instant>,
     /// Since the last report, by [`Refusal::index`].
     refused: [u64; 2],
-    last_client: Option<IpAddr>,
+    last_client: Option<ClientKey>,
 }
 
 /// One log line's worth of refusals.
@@ -154,7 +141,7 @@ pub(super) struct RefusalLog {
 pub(super) struct Report {
     pub(super) per_client: u64,
     pub(super) total: u64,
-    pub(super) last_client: IpAddr,
+    pub(super) last_client: ClientKey,
 }
 
 impl RefusalLog {
@@ -166,7 +153,7 @@ impl RefusalLog {
         now: Instant,
     ) -> Option<Report> {
         self.refused[refusal.index()] += 1;
-        self.last_client = Some(client_of(peer));
+        self.last_client = Some(ClientKey::from(peer));
         match self.last_report {
             Some(last) if now < last + REPORT_EVERY => None,
             _ => self.report(now),
@@ -225,19 +212,22 @@ mod tests {
 
     #[test]
     fn a_client_is_an_ipv4_address_or_an_ipv6_64() {
-        assert_eq!(client_of(ip("192.0.2.7")), ip("192.0.2.7"));
-        assert_eq!(client_of(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(ClientKey::from(ip("192.0.2.7")).to_string(), "192.0.2.7");
         assert_eq!(
-            client_of(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
-            ip("2001:db8:1:2::")
+            ClientKey::from(ip("::ffff:192.0.2.7")).to_string(),
+            "192.0.2.7"
         );
         assert_eq!(
-            client_of(ip("2001:db8:1:2::1")),
-            client_of(ip("2001:db8:1:2:ffff::9"))
+            ClientKey::from(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")).to_string(),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            ClientKey::from(ip("2001:db8:1:2::1")),
+            ClientKey::from(ip("2001:db8:1:2:ffff::9"))
         );
         assert_ne!(
-            client_of(ip("2001:db8:1:2::1")),
-            client_of(ip("2001:db8:1:3::1"))
+            ClientKey::from(ip("2001:db8:1:2::1")),
+            ClientKey::from(ip("2001:db8:1:3::1"))
         );
     }
 
@@ -290,7 +280,7 @@ mod tests {
             Some(Report {
                 per_client: 1,
                 total: 0,
-                last_client: ip("192.0.2.1")
+                last_client: ip("192.0.2.1").into()
             })
         );
         assert_eq!(log.due(), None, "nothing left to report");
@@ -311,7 +301,7 @@ mod tests {
             Some(Report {
                 per_client: 4,
                 total: 1,
-                last_client: ip("192.0.2.9")
+                last_client: ip("192.0.2.9").into()
             })
         );
         assert_eq!(log.due(), None);
