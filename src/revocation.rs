@@ -59,6 +59,11 @@ impl Revocations {
         ))
     }
 
+    /// A SQLite store in memory, with no file: for tests of the router alone.
+    pub async fn in_memory() -> Result<Self, RevocationError> {
+        Ok(Self::Sqlite(SqliteRevocations::open_in_memory().await?))
+    }
+
     /// Revokes `sid` until `until` (the cookie's own expiry).
     pub async fn revoke(&self, sid: &str, until: OffsetDateTime) -> Result<(), RevocationError> {
         self.revoke_many(&[(sid, until)]).await

@@ -80,6 +80,25 @@ impl SqliteRevocations {
         })
     }
 
+    /// A store in memory only, with no file: for tests that call the router
+    /// without a data dir. Everything is lost with it.
+    pub async fn open_in_memory() -> Result<Self, RevocationError> {
+        let (connection, live, epoch) = tokio::task::spawn_blocking(|| {
+            let connection = Connection::open_in_memory().map_err(unavailable)?;
+            prepare(connection, DEFAULT_CAPACITY)
+        })
+        .await
+        .map_err(unavailable)??;
+        Ok(Self {
+            path: PathBuf::from(":memory:"),
+            connection: Arc::new(Mutex::new(connection)),
+            live: RwLock::new(live),
+            capacity: DEFAULT_CAPACITY,
+            epoch,
+            write_failed: AtomicBool::new(false),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -294,6 +313,14 @@ fn open_blocking(path: &Path, capacity: usize) -> Result<(Connection, Live, u64)
         .open(path)
         .map_err(unavailable)?;
     let connection = Connection::open(path).map_err(unavailable)?;
+    prepare(connection, capacity)
+}
+
+/// The schema, expired entries gone, the epoch and the live revocations.
+fn prepare(
+    connection: Connection,
+    capacity: usize,
+) -> Result<(Connection, Live, u64), RevocationError> {
     connection
         .execute_batch(
             "PRAGMA journal_mode = WAL;

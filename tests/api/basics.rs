@@ -2,11 +2,11 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{set_cookies, spawn_app, text_of, the_set_cookie};
+use crate::common::{oneshot_app, set_cookies, text_of, the_set_cookie};
 
 #[tokio::test]
 async fn the_home_page_shows_the_tutorials_form_and_links_every_demo() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/").await;
 
@@ -31,7 +31,7 @@ async fn the_home_page_shows_the_tutorials_form_and_links_every_demo() {
 
 #[tokio::test]
 async fn submitting_the_form_sets_user_id_and_links_to_read_it() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_form("/code/set/cookie", &[("userID", "alice")])
@@ -53,7 +53,7 @@ async fn submitting_the_form_sets_user_id_and_links_to_read_it() {
 
 #[tokio::test]
 async fn getcookie_reads_the_cookie_back() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     app.post_form("/code/set/cookie", &[("userID", "alice")])
         .await;
 
@@ -68,7 +68,7 @@ async fn getcookie_reads_the_cookie_back() {
 
 #[tokio::test]
 async fn getcookie_without_a_cookie_is_a_friendly_page() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/getcookie").await;
 
@@ -89,7 +89,7 @@ async fn any_text_round_trips_exactly() {
             "userID=%E6%97%A5%E6%9C%AC%E8%AA%9E%20%F0%9F%8D%AA",
         ),
     ] {
-        let app = spawn_app().await;
+        let app = oneshot_app().await;
 
         let set = app
             .post_form("/code/set/cookie", &[("userID", typed)])
@@ -106,7 +106,7 @@ async fn any_text_round_trips_exactly() {
 
 #[tokio::test]
 async fn markup_in_a_cookie_is_shown_as_text() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let evil = "<script>alert(1)</script><img src=x onerror=alert(2)>";
     app.post_form("/code/set/cookie", &[("userID", evil)]).await;
 
@@ -120,7 +120,7 @@ async fn markup_in_a_cookie_is_shown_as_text() {
 
 #[tokio::test]
 async fn a_value_too_large_for_browsers_is_refused_and_nothing_is_set() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_form("/code/set/cookie", &[("userID", &"x".repeat(4097))])
@@ -137,7 +137,7 @@ async fn a_value_too_large_for_browsers_is_refused_and_nothing_is_set() {
 
 #[tokio::test]
 async fn the_largest_value_browsers_keep_is_accepted() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     // "userID" is 6 bytes; 6 + 4090 = 4096.
     let response = app
@@ -153,7 +153,7 @@ async fn the_largest_value_browsers_keep_is_accepted() {
 
 #[tokio::test]
 async fn the_size_limit_counts_the_encoded_bytes() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     // 1400 × "é" is 2800 bytes of text but 8400 bytes once percent-encoded.
     let response = app
@@ -166,7 +166,7 @@ async fn the_size_limit_counts_the_encoded_bytes() {
 
 #[tokio::test]
 async fn an_empty_user_id_is_refused_with_a_reason() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.post_form("/code/set/cookie", &[("userID", "")]).await;
 
@@ -183,7 +183,7 @@ async fn an_empty_user_id_is_refused_with_a_reason() {
 
 #[tokio::test]
 async fn a_form_without_the_field_is_a_clear_error_not_a_500() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.post_form("/code/set/cookie", &[("other", "x")]).await;
 

@@ -1,15 +1,13 @@
 //! Connection limits: slow and silent connections are timed out, and one
 //! client can't hold every connection the server has.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use cookie_lab::config::ConnectionLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
-use crate::binary::RunningBinary;
-use crate::helpers::{TestApp, spawn_with, test_config};
+use crate::common::{TestApp, connect_from, get_from, spawn_with, test_config};
 
 /// A server on port 0 with these connection limits, and its data dir.
 async fn spawn_limited(limits: ConnectionLimits) -> (TestApp, tempfile::TempDir) {
@@ -70,19 +68,19 @@ async fn read_response(stream: &mut TcpStream) -> String {
 /// Waits until the server counts `open` connections.
 async fn wait_for_open_connections(app: &TestApp, open: i64) {
     for _ in 0..500 {
-        if app.metrics.connections_open_now() == open {
+        if app.state.metrics.connections_open_now() == open {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!(
         "{} connections open, waited for {open}",
-        app.metrics.connections_open_now()
+        app.state.metrics.connections_open_now()
     );
 }
 
 fn metric(app: &TestApp, series: &str) -> u64 {
-    let text = app.metrics.encode().unwrap();
+    let text = app.state.metrics.encode().unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .unwrap_or_else(|| panic!("no {series} in\n{text}"))
@@ -338,94 +336,4 @@ async fn cookies_over_64_kib_on_150_header_lines_get_cookie_labs_431_page() {
         "{answer}"
     );
     assert!(answer.contains("Too many cookies"), "{answer}");
-}
-
-/// A connection from `source` (any 127.0.0.0/8 address is loopback), so a
-/// test can be several clients at once.
-async fn connect_from(source: &str, server: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
-    socket.connect(server).await.unwrap()
-}
-
-/// Sends `GET path` on its own connection from `source` and reads the whole
-/// answer (the request asks for the connection to be closed after it).
-async fn get_from(source: &str, server: SocketAddr, path: &str) -> String {
-    let mut stream = connect_from(source, server).await;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        )
-        .await
-        .unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
-/// The test. Under `ulimit -n 256`, 300 half-sent requests from one
-/// address used to take every descriptor, and the server could accept
-/// nothing else (`accept error: Too many open files`). Now that address gets
-/// only its share, the rest of its connections get a 503, and another
-/// client is served at once.
-#[tokio::test]
-async fn healthz_answers_while_one_client_holds_300_half_sent_connections() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = RunningBinary::start_with_file_limit(dir.path(), 256, &[]);
-    let addr: SocketAddr = server.addr.parse().unwrap();
-
-    let mut attacker = Vec::new();
-    for _ in 0..300 {
-        let mut stream = connect_from("127.0.0.1", addr).await;
-        // A request head that never ends.
-        let _ = stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: cookie-lab\r\nX-Slow: ")
-            .await;
-        attacker.push(stream);
-    }
-    let asked = Instant::now();
-    // The kernel queues connections in order, so by the time the server
-    // accepts this one it has dealt with all 300.
-    let healthz = tokio::time::timeout(
-        Duration::from_secs(1),
-        get_from("127.0.0.2", addr, "/healthz"),
-    )
-    .await;
-
-    let healthz = healthz.unwrap_or_else(|_| {
-        panic!(
-            "/healthz got no answer within 1 s while 300 connections were held:\n{}",
-            server.log().join("\n")
-        )
-    });
-    assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
-    assert!(asked.elapsed() < Duration::from_secs(1));
-    let (mut held, mut refused) = (0, 0);
-    for stream in &attacker {
-        let mut buf = [0u8; 4096];
-        match stream.try_read(&mut buf) {
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => held += 1,
-            Ok(n) => {
-                let answer = String::from_utf8_lossy(&buf[..n]);
-                assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-                refused += 1;
-            }
-            Err(err) => panic!("{err}"),
-        }
-    }
-    assert_eq!(held + refused, 300);
-    assert!(
-        held <= 128,
-        "one client holds {held} connections under a 256-descriptor limit"
-    );
-    let log = server.log().join("\n");
-    assert!(
-        log.contains("the open-file limit (256) can't hold --max-connections 1024"),
-        "{log}"
-    );
-    assert!(
-        log.contains("connection cap reached") && log.contains("last_client=127.0.0.1"),
-        "{log}"
-    );
 }

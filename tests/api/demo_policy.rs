@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION};
 
-use crate::helpers::{TestApp, set_cookies, spawn_app, text_of, the_set_cookie};
+use crate::common::{TestApp, oneshot_app, set_cookies, text_of, the_set_cookie};
 
 /// Every demo route that sets or deletes cookies on a GET, with a query
 /// naming `lab_session`: the ways the review logged a victim in or out.
@@ -32,22 +32,15 @@ async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwes
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    request.send().await.unwrap()
-}
-
-async fn logged_in_value(app: &TestApp, email: &str) -> String {
-    let response = app.login(email, "code").await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let header = the_set_cookie(&response);
-    cookie::Cookie::parse(header).unwrap().value().to_owned()
+    app.send(request, true).await
 }
 
 #[tokio::test]
 async fn a_cross_site_link_cannot_log_a_victim_in_as_the_attacker() {
-    let attacker_app = spawn_app().await;
-    let attacker = logged_in_value(&attacker_app, "attacker@evil.example").await;
-    let app = spawn_app().await;
-    let victim = logged_in_value(&app, "victim@example.org").await;
+    let attacker_app = oneshot_app().await;
+    let attacker = attacker_app.log_in("attacker@evil.example").await;
+    let app = oneshot_app().await;
+    let victim = app.log_in("victim@example.org").await;
     let planted = url_encode(&attacker);
 
     for path in [
@@ -85,7 +78,7 @@ async fn a_cross_site_link_cannot_log_a_victim_in_as_the_attacker() {
 
 #[tokio::test]
 async fn demo_routes_refuse_reserved_names_whole_with_422() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for path in RESERVED_GETS {
         let response = app.get(path).await;
         assert_eq!(
@@ -115,7 +108,7 @@ async fn demo_routes_refuse_reserved_names_whole_with_422() {
 
 #[tokio::test]
 async fn the_workbench_and_the_json_api_refuse_reserved_names() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for name in [
         "lab_session",
         "__Host-lab_session",
@@ -161,7 +154,7 @@ async fn the_workbench_and_the_json_api_refuse_reserved_names() {
 
 #[tokio::test]
 async fn a_cookie_setting_get_from_another_site_sets_nothing_and_says_why() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for path in COOKIE_SETTING_GETS {
         for headers in [
             &[("sec-fetch-site", "cross-site")][..],
@@ -189,7 +182,7 @@ async fn a_cookie_setting_get_from_another_site_sets_nothing_and_says_why() {
 
 #[tokio::test]
 async fn same_site_and_non_browser_gets_keep_httpbin_parity() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for headers in [
         &[("sec-fetch-site", "same-origin")][..],
         &[("sec-fetch-site", "same-site")][..],
@@ -209,7 +202,7 @@ async fn same_site_and_non_browser_gets_keep_httpbin_parity() {
 
 #[tokio::test]
 async fn one_response_sets_at_most_20_cookies_and_8_kib() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let twenty: Vec<String> = (0..20).map(|i| format!("c{i}=v")).collect();
     let response = app
         .get(&format!("/api/cookies/set?{}", twenty.join("&")))
@@ -245,8 +238,8 @@ async fn one_response_sets_at_most_20_cookies_and_8_kib() {
 
 #[tokio::test]
 async fn the_431_page_offers_a_button_that_clears_the_cookies_it_received() {
-    let app = spawn_app().await;
-    logged_in_value(&app, "ada@example.com").await;
+    let app = oneshot_app().await;
+    app.log_in("ada@example.com").await;
     let value = "v".repeat(3900);
     let bomb: Vec<String> = (0..20).map(|i| format!("bomb{i}={value}")).collect();
     let cookie_header = format!("{}; lab_session=whatever", bomb.join("; "));
@@ -261,16 +254,15 @@ async fn the_431_page_offers_a_button_that_clears_the_cookies_it_received() {
     );
 
     // The button's POST carries the same oversized header and is answered.
-    let cleared = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(app.url("/cookies/clear"))
-        .header("Cookie", &cookie_header)
-        .header("Origin", format!("http://{}", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let cleared = app
+        .send(
+            app.client
+                .post(app.url("/cookies/clear"))
+                .header("Cookie", &cookie_header)
+                .header("Origin", format!("http://{}", app.addr)),
+            false,
+        )
+        .await;
     assert_eq!(cleared.status(), StatusCode::SEE_OTHER);
     assert_eq!(cleared.headers()[LOCATION], "/inspect");
     assert_eq!(cleared.headers()["clear-site-data"], "\"cookies\"");
@@ -289,12 +281,13 @@ async fn the_431_page_offers_a_button_that_clears_the_cookies_it_received() {
 
     // From another site it is refused like every other POST.
     let refused = app
-        .client
-        .post(app.url("/cookies/clear"))
-        .header("sec-fetch-site", "cross-site")
-        .send()
-        .await
-        .unwrap();
+        .send(
+            app.client
+                .post(app.url("/cookies/clear"))
+                .header("sec-fetch-site", "cross-site"),
+            true,
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(set_cookies(refused.headers()).is_empty());
 }

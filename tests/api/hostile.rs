@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{TestApp, set_cookies, spawn_app};
+use crate::common::{TestApp, oneshot_app, set_cookies, spawn_app};
 
 const GET_PAGES: [&str; 10] = [
     "/",
@@ -155,7 +155,7 @@ const INJECTIONS: [&str; 5] = [
 
 #[tokio::test]
 async fn injection_through_the_user_id_form_is_encoded_into_the_value() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for value in INJECTIONS {
         let response = app
             .post_form("/code/set/cookie", &[("userID", value)])
@@ -170,7 +170,7 @@ async fn injection_through_the_user_id_form_is_encoded_into_the_value() {
 
 #[tokio::test]
 async fn injection_through_cookie_names_is_refused_everywhere() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for name in ["a\r\nb", "a;b", "a b", "a=b", "a\"b", "a,b", ""] {
         let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
 
@@ -206,7 +206,7 @@ async fn injection_through_cookie_names_is_refused_everywhere() {
 
 #[tokio::test]
 async fn injection_through_values_is_percent_encoded_everywhere() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for value in INJECTIONS {
         let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
         let path_encoded = encoded.replace('+', "%20");
@@ -241,7 +241,7 @@ async fn injection_through_values_is_percent_encoded_everywhere() {
 
 #[tokio::test]
 async fn injection_through_path_and_domain_is_refused() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for (field, value, rule) in [
         (
             "path",
@@ -308,7 +308,7 @@ async fn injection_through_path_and_domain_is_refused() {
 
 #[tokio::test]
 async fn line_breaks_in_a_linted_header_are_unusable_input() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_json(

@@ -5,7 +5,9 @@ use cookie_lab::domain::Email;
 use reqwest::StatusCode;
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{assert_redirects_to, set_cookies, spawn_app, text_of, the_set_cookie};
+use crate::common::{
+    assert_redirects_to, login_cookie, oneshot_app, set_cookies, text_of, the_set_cookie,
+};
 
 /// The "What it is" text of the row for cookie `name`.
 fn kind_of(html: &str, name: &str) -> String {
@@ -17,7 +19,7 @@ fn kind_of(html: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn the_inspector_lists_every_cookie_in_order_with_sizes() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .get_with_cookie("/inspect", "b=2; a=caf%C3%A9; b=shadow")
@@ -51,7 +53,7 @@ async fn the_inspector_lists_every_cookie_in_order_with_sizes() {
 
 #[tokio::test]
 async fn the_inspector_shows_a_cookie_the_workbench_set() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_form(
@@ -82,7 +84,7 @@ async fn the_inspector_shows_a_cookie_the_workbench_set() {
 
 #[tokio::test]
 async fn the_workbench_refuses_same_site_none_without_secure_and_says_why() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_form(
@@ -114,7 +116,7 @@ async fn the_workbench_refuses_same_site_none_without_secure_and_says_why() {
 
 #[tokio::test]
 async fn the_workbench_sends_every_attribute_when_valid() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_form(
@@ -142,7 +144,7 @@ async fn the_workbench_sends_every_attribute_when_valid() {
 
 #[tokio::test]
 async fn bad_workbench_fields_are_listed_not_a_500() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_form(
@@ -160,7 +162,7 @@ async fn bad_workbench_fields_are_listed_not_a_500() {
 
 #[tokio::test]
 async fn delete_removes_the_cookie_at_every_path_visible_here() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     app.post_form(
         "/inspect",
         &[("name", "theme"), ("value", "dark"), ("path", "/")],
@@ -183,18 +185,18 @@ async fn delete_removes_the_cookie_at_every_path_visible_here() {
 
 #[tokio::test]
 async fn login_cookies_are_classified_without_showing_their_value() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let email = Email::parse("ada@example.com").unwrap();
     let now = OffsetDateTime::now_utc();
     let claims = LoginClaims::issue(&email, Duration::days(1), now, app.epoch).unwrap();
-    let valid = login::seal(&app.keys, login::COOKIE_NAME, &claims).unwrap();
+    let valid = login::seal(&app.state.keys, login::COOKIE_NAME, &claims).unwrap();
     let mut tampered = valid.clone().into_bytes();
     let i = tampered.len() - 6;
     tampered[i] = if tampered[i] == b'Q' { b'R' } else { b'Q' };
     let tampered = String::from_utf8(tampered).unwrap();
     let mut old = claims.clone();
     old.exp = now - Duration::hours(1);
-    let expired = login::seal(&app.keys, login::COOKIE_NAME, &old).unwrap();
+    let expired = login::seal(&app.state.keys, login::COOKIE_NAME, &old).unwrap();
     let foreign = login::seal(
         &cookie_lab::keys::KeyRing::generate().unwrap(),
         login::COOKIE_NAME,
@@ -209,7 +211,7 @@ async fn login_cookies_are_classified_without_showing_their_value() {
         (&foreign, "login cookie · sealed by key"),
     ] {
         let html = app
-            .get_with_cookie("/inspect", &format!("lab_session={value}"))
+            .get_with_cookie("/inspect", &login_cookie(value))
             .await
             .text()
             .await
@@ -230,7 +232,7 @@ async fn login_cookies_are_classified_without_showing_their_value() {
 
 #[tokio::test]
 async fn a_big_cookie_jar_is_flagged_against_the_limits() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let header = (0..60)
         .map(|i| format!("c{i}={}", "v".repeat(200)))
         .collect::<Vec<_>>()
@@ -249,7 +251,7 @@ async fn a_big_cookie_jar_is_flagged_against_the_limits() {
 
 #[tokio::test]
 async fn a_host_prefixed_cookie_is_deleted_at_the_root_only() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_form("/inspect/delete", &[("name", "__Host-prefs")])

@@ -5,11 +5,11 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde_json::{Value, json};
 
-use crate::helpers::{set_cookies, spawn_app, the_set_cookie};
+use crate::common::{oneshot_app, set_cookies, spawn_app, the_set_cookie};
 
 #[tokio::test]
 async fn set_from_the_query_sets_each_with_path_slash_and_redirects_like_httpbin() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/api/cookies/set?k=v&foo=%22bar:baz%22").await;
 
@@ -25,7 +25,7 @@ async fn set_from_the_query_sets_each_with_path_slash_and_redirects_like_httpbin
 
 #[tokio::test]
 async fn set_from_the_path_sets_one_cookie() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/api/cookies/set/name/a%20b").await;
 
@@ -37,7 +37,7 @@ async fn set_from_the_path_sets_one_cookie() {
 
 #[tokio::test]
 async fn delete_removes_each_named_cookie_and_redirects() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     app.get("/api/cookies/set?k=v&keep=1").await;
 
     let response = app.get("/api/cookies/delete?k").await;
@@ -56,7 +56,7 @@ async fn delete_removes_each_named_cookie_and_redirects() {
 async fn deleting_a_prefixed_cookie_keeps_what_its_prefix_requires() {
     // Without Secure (and HttpOnly for __Http-) the browser ignores the
     // removal, so the cookie would survive its deletion.
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/api/cookies/delete?__Host-Http-id").await;
 
@@ -69,7 +69,7 @@ async fn deleting_a_prefixed_cookie_keeps_what_its_prefix_requires() {
 
 #[tokio::test]
 async fn a_set_with_one_bad_name_sets_nothing_and_says_why() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/api/cookies/set?good=1&bad%20name=2").await;
 
@@ -88,7 +88,7 @@ async fn a_set_with_one_bad_name_sets_nothing_and_says_why() {
 
 #[tokio::test]
 async fn post_sets_a_cookie_with_every_attribute_and_returns_the_header() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let body = json!({
         "name": "prefs", "value": "dark mode", "max_age": 3600, "path": "/", "domain": "127.0.0.1",
         "secure": true, "http_only": true, "same_site": "Strict", "partitioned": true
@@ -111,7 +111,7 @@ async fn post_sets_a_cookie_with_every_attribute_and_returns_the_header() {
 
 #[tokio::test]
 async fn post_reports_warnings_but_still_sets() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_json(
@@ -135,7 +135,7 @@ async fn post_reports_warnings_but_still_sets() {
 
 #[tokio::test]
 async fn post_refuses_what_a_browser_would_reject_with_422_and_sets_nothing() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for (body, rule) in [
         (
             json!({"name": "id", "value": "1", "same_site": "None"}),
@@ -253,7 +253,7 @@ async fn bad_bodies_get_json_errors_with_fitting_statuses() {
 
 #[tokio::test]
 async fn same_site_is_read_in_any_case() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_json(
@@ -272,15 +272,16 @@ async fn same_site_is_read_in_any_case() {
 
 #[tokio::test]
 async fn lint_reports_the_verdict_and_findings_and_sets_nothing() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
-        .client
-        .post(app.url("/api/lint"))
-        .json(&json!({"set_cookie": "Set-Cookie: __Host-id=1; Path=/app"}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            app.client
+                .post(app.url("/api/lint"))
+                .json(&json!({"set_cookie": "Set-Cookie: __Host-id=1; Path=/app"})),
+            true,
+        )
+        .await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert!(set_cookies(response.headers()).is_empty());
@@ -298,7 +299,7 @@ async fn lint_reports_the_verdict_and_findings_and_sets_nothing() {
 
 #[tokio::test]
 async fn lint_uses_the_given_host_and_scheme() {
-    let app = &spawn_app().await;
+    let app = &oneshot_app().await;
     let lint = |body: Value| async move {
         let response = app.post_json("/api/lint", &body).await;
         response.json::<Value>().await.unwrap()
@@ -318,7 +319,7 @@ async fn lint_uses_the_given_host_and_scheme() {
 
 #[tokio::test]
 async fn lint_refuses_what_is_not_a_set_cookie_line() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_json("/api/lint", &json!({"set_cookie": "no pair here"}))
@@ -337,7 +338,7 @@ async fn lint_refuses_what_is_not_a_set_cookie_line() {
 
 #[tokio::test]
 async fn unknown_api_routes_answer_json_404() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/api/nope").await;
 
@@ -353,7 +354,7 @@ async fn unknown_api_routes_answer_json_404() {
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_api_route() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/api/openapi.json").await;
 

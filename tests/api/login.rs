@@ -7,19 +7,16 @@ use cookie_lab::keys::KeyRing;
 use reqwest::StatusCode;
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{assert_redirects_to, set_cookies, spawn_app, text_of, the_set_cookie};
+use crate::common::{
+    assert_redirects_to, login_value, oneshot_app, set_cookies, spawn_app, tampered, text_of,
+    the_set_cookie,
+};
 
 const EMAIL: &str = "ada@example.com";
 
-fn login_value(set_cookie: &str) -> String {
-    let parsed = cookie::Cookie::parse(set_cookie.to_owned()).unwrap();
-    assert_eq!(parsed.name(), "lab_session");
-    parsed.value().to_owned()
-}
-
 #[tokio::test]
 async fn the_login_page_is_a_form() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/login").await;
 
@@ -31,7 +28,7 @@ async fn the_login_page_is_a_form() {
 
 #[tokio::test]
 async fn the_right_password_shows_success_and_sets_a_sealed_http_only_cookie() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.login(EMAIL, "code").await;
 
@@ -54,7 +51,7 @@ async fn the_right_password_shows_success_and_sets_a_sealed_http_only_cookie() {
 
 #[tokio::test]
 async fn the_profile_reads_the_email_from_the_login_cookie() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     app.login(EMAIL, "code").await;
 
     let response = app.get("/profile").await;
@@ -69,7 +66,7 @@ async fn the_profile_reads_the_email_from_the_login_cookie() {
 
 #[tokio::test]
 async fn a_wrong_password_is_a_401_error_page_and_no_cookie() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.login(EMAIL, "guess").await;
 
@@ -83,7 +80,7 @@ async fn a_wrong_password_is_a_401_error_page_and_no_cookie() {
 
 #[tokio::test]
 async fn a_malformed_email_is_refused_with_a_reason() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.login("not-an-email", "code").await;
 
@@ -94,7 +91,7 @@ async fn a_malformed_email_is_refused_with_a_reason() {
 
 #[tokio::test]
 async fn without_a_login_cookie_the_profile_sends_you_to_login() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/profile").await;
 
@@ -104,7 +101,7 @@ async fn without_a_login_cookie_the_profile_sends_you_to_login() {
 
 #[tokio::test]
 async fn logout_clears_the_cookie_and_sends_you_to_login() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     app.login(EMAIL, "code").await;
 
     let response = app.post_form("/logout", &[]).await;
@@ -119,7 +116,7 @@ async fn logout_clears_the_cookie_and_sends_you_to_login() {
 
 #[tokio::test]
 async fn the_tutorials_forgeable_email_cookie_logs_nobody_in() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .get_with_cookie("/profile", &format!("email={EMAIL}"))
@@ -130,16 +127,14 @@ async fn the_tutorials_forgeable_email_cookie_logs_nobody_in() {
 
 #[tokio::test]
 async fn a_login_cookie_made_up_by_hand_is_refused_and_cleared() {
-    let app = spawn_app().await;
-    let kid = app.keys.current().id();
+    let app = oneshot_app().await;
+    let kid = app.state.keys.current().id();
     for forged in [
         EMAIL.to_owned(),
         format!("{kid}.{EMAIL}"),
         format!("{kid}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="),
     ] {
-        let response = app
-            .get_with_cookie("/profile", &format!("lab_session={forged}"))
-            .await;
+        let response = app.profile_with(&forged).await;
 
         assert_redirects_to(&response, "/login");
         assert!(
@@ -151,22 +146,13 @@ async fn a_login_cookie_made_up_by_hand_is_refused_and_cleared() {
 
 #[tokio::test]
 async fn a_tampered_login_cookie_is_refused() {
-    let app = spawn_app().await;
-    let value = login_value(&the_set_cookie(&app.login(EMAIL, "code").await));
-    // Flip one alphanumeric character of the sealed part (never a %XX escape).
-    let (kid, sealed) = value.split_once('.').unwrap();
-    let mut bytes = sealed.as_bytes().to_vec();
-    let i = bytes.iter().position(u8::is_ascii_alphanumeric).unwrap() + 10;
-    bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
-    let tampered = format!("{kid}.{}", String::from_utf8(bytes).unwrap());
+    let app = oneshot_app().await;
+    let value = app.log_in(EMAIL).await;
+    let tampered = tampered(&value);
     assert_ne!(tampered, value);
 
-    let genuine = app
-        .get_with_cookie("/profile", &format!("lab_session={value}"))
-        .await;
-    let response = app
-        .get_with_cookie("/profile", &format!("lab_session={tampered}"))
-        .await;
+    let genuine = app.profile_with(&value).await;
+    let response = app.profile_with(&tampered).await;
 
     assert_eq!(genuine.status(), StatusCode::OK);
     assert_redirects_to(&response, "/login");
@@ -174,7 +160,7 @@ async fn a_tampered_login_cookie_is_refused() {
 
 #[tokio::test]
 async fn an_expired_login_cookie_is_refused_even_if_the_browser_sends_it() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let now = OffsetDateTime::now_utc();
     let mut claims = LoginClaims::issue(
         &Email::parse(EMAIL).unwrap(),
@@ -184,18 +170,16 @@ async fn an_expired_login_cookie_is_refused_even_if_the_browser_sends_it() {
     )
     .unwrap();
     claims.exp = now - Duration::seconds(1);
-    let expired = login::seal(&app.keys, login::COOKIE_NAME, &claims).unwrap();
+    let expired = login::seal(&app.state.keys, login::COOKIE_NAME, &claims).unwrap();
 
-    let response = app
-        .get_with_cookie("/profile", &format!("lab_session={expired}"))
-        .await;
+    let response = app.profile_with(&expired).await;
 
     assert_redirects_to(&response, "/login");
 }
 
 #[tokio::test]
 async fn a_login_cookie_sealed_under_another_key_is_refused() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let other = KeyRing::generate().unwrap();
     let claims = LoginClaims::issue(
         &Email::parse(EMAIL).unwrap(),
@@ -206,16 +190,14 @@ async fn a_login_cookie_sealed_under_another_key_is_refused() {
     .unwrap();
     let foreign = login::seal(&other, login::COOKIE_NAME, &claims).unwrap();
 
-    let response = app
-        .get_with_cookie("/profile", &format!("lab_session={foreign}"))
-        .await;
+    let response = app.profile_with(&foreign).await;
 
     assert_redirects_to(&response, "/login");
 }
 
 #[tokio::test]
 async fn a_cookie_sealed_for_another_name_is_refused() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let claims = LoginClaims::issue(
         &Email::parse(EMAIL).unwrap(),
         Duration::days(7),
@@ -223,11 +205,9 @@ async fn a_cookie_sealed_for_another_name_is_refused() {
         app.epoch,
     )
     .unwrap();
-    let for_other_name = login::seal(&app.keys, "userID", &claims).unwrap();
+    let for_other_name = login::seal(&app.state.keys, "userID", &claims).unwrap();
 
-    let response = app
-        .get_with_cookie("/profile", &format!("lab_session={for_other_name}"))
-        .await;
+    let response = app.profile_with(&for_other_name).await;
 
     assert_redirects_to(&response, "/login");
 }
@@ -264,16 +244,14 @@ async fn a_cookie_from_an_older_key_is_reissued_under_the_current_one() {
     let mut ring = KeyRing::generate().unwrap();
     let old_value = login::seal(&ring, login::COOKIE_NAME, &claims).unwrap();
     // The server's key becomes the current key of a ring that still holds the old one.
-    let server_secret = app.keys.current().secret_base64();
+    let server_secret = app.state.keys.current().secret_base64();
     let old_secret = ring.current().secret_base64();
     ring = KeyRing::from_env_value(&format!("{server_secret},{old_secret}")).unwrap();
-    let mut config = crate::helpers::test_config(&app.data_dir);
+    let mut config = crate::common::test_config(&app.data_dir);
     config.env_keys = Some(format!("{server_secret},{old_secret}"));
-    let rotated = crate::helpers::spawn_with(config).await;
+    let rotated = crate::common::spawn_with(config).await;
 
-    let response = rotated
-        .get_with_cookie("/profile", &format!("lab_session={old_value}"))
-        .await;
+    let response = rotated.profile_with(&old_value).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let reissued = the_set_cookie(&response);

@@ -1,4 +1,7 @@
-//! HTTP tests: the real server on port 0, driven like a user would.
+//! HTTP tests that need nothing but cargo: the server in this process on
+//! port 0 (a temporary data dir, SQLite bundled), driven like a user would,
+//! and a `oneshot` tier that calls the router with no socket at all. Tests
+//! of the real binary and of Redis are in `tests/system`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -6,20 +9,22 @@
 )]
 
 mod basics;
-mod binary;
-mod cli;
+#[allow(
+    dead_code,
+    reason = "each test binary uses part of the shared scaffold"
+)]
+#[path = "../common/common.rs"]
+mod common;
 mod connections;
 mod demo_policy;
-mod helpers;
 mod hostile;
 mod inspector;
 mod json_api;
 mod login;
 mod ops;
 mod pages;
+mod properties;
 mod scoped;
 mod security;
 mod sessions;
-mod shared_revocations;
-mod shutdown;
 mod throttle;

@@ -3,9 +3,7 @@
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 
-use crate::helpers::{
-    TestApp, assert_redirects_to, spawn_app, spawn_with, test_config, the_set_cookie,
-};
+use crate::common::{TestApp, assert_redirects_to, oneshot_app, spawn_with, tampered, test_config};
 
 const EMAIL: &str = "ada@example.com";
 
@@ -26,28 +24,9 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .and_then(|value| value.parse().ok())
 }
 
-fn login_value(set_cookie: &str) -> String {
-    cookie::Cookie::parse(set_cookie.to_owned())
-        .unwrap()
-        .value()
-        .to_owned()
-}
-
-/// One alphanumeric character of the sealed part changed, away from any
-/// `%XX` escape, so the value still decodes and only the seal is broken.
-fn tampered(value: &str) -> String {
-    let (kid, sealed) = value.split_once('.').unwrap();
-    let mut bytes = sealed.as_bytes().to_vec();
-    let i = (10..bytes.len())
-        .find(|&i| bytes[i].is_ascii_alphanumeric() && !bytes[i - 2..i].contains(&b'%'))
-        .unwrap();
-    bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
-    format!("{kid}.{}", String::from_utf8(bytes).unwrap())
-}
-
 #[tokio::test]
 async fn readyz_is_200_when_the_key_ring_and_store_are_ready() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/readyz").await;
 
@@ -60,12 +39,10 @@ async fn readyz_is_200_when_the_key_ring_and_store_are_ready() {
 
 #[tokio::test]
 async fn metrics_count_a_tampered_login_cookie_as_tampered() {
-    let app = spawn_app().await;
-    let value = login_value(&the_set_cookie(&app.login(EMAIL, "code").await));
+    let app = oneshot_app().await;
+    let value = app.log_in(EMAIL).await;
 
-    let response = app
-        .get_with_cookie("/profile", &format!("lab_session={}", tampered(&value)))
-        .await;
+    let response = app.profile_with(&tampered(&value)).await;
 
     assert_redirects_to(&response, "/login");
     let text = metrics(&app).await;
@@ -84,13 +61,11 @@ async fn metrics_count_a_tampered_login_cookie_as_tampered() {
 
 #[tokio::test]
 async fn metrics_count_a_revoked_cookie_as_revoked() {
-    let app = spawn_app().await;
-    let value = login_value(&the_set_cookie(&app.login(EMAIL, "code").await));
+    let app = oneshot_app().await;
+    let value = app.log_in(EMAIL).await;
     app.post_form("/logout", &[]).await;
 
-    let response = app
-        .get_with_cookie("/profile", &format!("lab_session={value}"))
-        .await;
+    let response = app.profile_with(&value).await;
 
     assert_redirects_to(&response, "/login");
     let text = metrics(&app).await;
@@ -106,15 +81,16 @@ async fn metrics_count_a_revoked_cookie_as_revoked() {
 
 #[tokio::test]
 async fn metrics_count_refused_cookies_by_rule() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let api = app
-        .client
-        .post(app.url("/api/cookies"))
-        .json(&serde_json::json!({"name": "a", "value": "1", "same_site": "None"}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            app.client
+                .post(app.url("/api/cookies"))
+                .json(&serde_json::json!({"name": "a", "value": "1", "same_site": "None"})),
+            true,
+        )
+        .await;
     let page = app
         .post_form(
             "/inspect",
@@ -142,7 +118,7 @@ async fn metrics_count_refused_cookies_by_rule() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_template_and_status_never_raw_paths() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     app.get("/api/cookies/set/flavour/s3cr3t-value").await;
     app.get("/profile").await;
     app.get("/no-such-page/s3cr3t-path").await;
@@ -208,7 +184,7 @@ async fn metrics_count_requests_by_route_template_and_status_never_raw_paths() {
 
 #[tokio::test]
 async fn metrics_count_login_failures_and_throttles() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for _ in 0..5 {
         assert_eq!(
             app.login(EMAIL, "guess").await.status(),
@@ -240,7 +216,7 @@ async fn metrics_count_login_failures_and_throttles() {
 
 #[tokio::test]
 async fn x_served_by_names_the_replica_only_when_asked() {
-    let unnamed = spawn_app().await;
+    let unnamed = oneshot_app().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
     config.replica_name = Some("web-2".to_owned());

@@ -2,11 +2,11 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::spawn_app;
+use crate::common::oneshot_app;
 
 #[tokio::test]
 async fn healthz_answers_ok() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/healthz").await;
 
@@ -16,7 +16,7 @@ async fn healthz_answers_ok() {
 
 #[tokio::test]
 async fn the_client_page_sets_cookies_with_its_own_script() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let html = app.get("/client").await.text().await.unwrap();
 
@@ -27,7 +27,7 @@ async fn the_client_page_sets_cookies_with_its_own_script() {
 
 #[tokio::test]
 async fn every_page_carries_the_cookies_disabled_notice_hidden_until_needed() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for path in [
         "/",
         "/getcookie",
@@ -55,7 +55,7 @@ async fn every_page_carries_the_cookies_disabled_notice_hidden_until_needed() {
 
 #[tokio::test]
 async fn static_files_are_served_with_their_types() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for (path, content_type) in [
         ("/static/style.css", "text/css; charset=utf-8"),
         ("/static/app.js", "text/javascript; charset=utf-8"),
@@ -82,7 +82,7 @@ async fn static_files_are_served_with_their_types() {
 
 #[tokio::test]
 async fn an_unknown_address_is_a_404_page() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/no-such-page").await;
 
@@ -92,7 +92,7 @@ async fn an_unknown_address_is_a_404_page() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for path in [
         "/",
         "/login",
@@ -126,7 +126,7 @@ async fn every_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn api_cookies_lists_what_was_sent_like_httpbin() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .get_with_cookie("/api/cookies", "b=2; a=caf%C3%A9; a=second")
@@ -145,7 +145,7 @@ async fn api_cookies_lists_what_was_sent_like_httpbin() {
 
 #[tokio::test]
 async fn no_page_or_api_echoes_the_login_cookie_value() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     app.login("ada@example.com", "code").await;
     for path in ["/api/cookies", "/cookies"] {
         let body = app.get(path).await.text().await.unwrap();
@@ -159,7 +159,7 @@ async fn no_page_or_api_echoes_the_login_cookie_value() {
 
 #[tokio::test]
 async fn a_form_body_over_16_kib_is_refused_with_413() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
         .post_form("/code/set/cookie", &[("userID", &"x".repeat(17 * 1024))])

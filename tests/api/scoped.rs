@@ -3,11 +3,11 @@
 use reqwest::StatusCode;
 use time::OffsetDateTime;
 
-use crate::helpers::{spawn_app, text_of, the_set_cookie};
+use crate::common::{oneshot_app, text_of, the_set_cookie};
 
 #[tokio::test]
 async fn cookies_sets_code_for_30_seconds_on_its_own_path() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let before = OffsetDateTime::now_utc();
     let response = app.get("/cookies").await;
@@ -35,7 +35,7 @@ async fn cookies_sets_code_for_30_seconds_on_its_own_path() {
 
 #[tokio::test]
 async fn max_age_can_be_chosen_in_the_query() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let header = the_set_cookie(&app.get("/cookies?max_age=10").await);
     assert!(header.contains("; Max-Age=10;"), "{header}");
@@ -49,7 +49,7 @@ async fn max_age_can_be_chosen_in_the_query() {
 
 #[tokio::test]
 async fn a_bad_max_age_is_a_400_page_that_says_why() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for (query, why) in [
         ("abc", "whole number"),
         ("-5", "whole number"),
@@ -65,7 +65,7 @@ async fn a_bad_max_age_is_a_400_page_that_says_why() {
 
 #[tokio::test]
 async fn cookies_shows_what_it_received() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let html = app
         .get_with_cookie("/cookies", "code=underscored; theme=dark%20mode")
@@ -83,7 +83,7 @@ async fn cookies_shows_what_it_received() {
 
 #[tokio::test]
 async fn the_cookie_is_sent_back_to_its_path_only() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     app.get("/cookies").await;
 
     let again = app.get("/cookies").await.text().await.unwrap();
@@ -98,7 +98,7 @@ async fn the_cookie_is_sent_back_to_its_path_only() {
 
 #[tokio::test]
 async fn delete_removes_code_at_its_path() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     app.get("/cookies").await;
 
     let response = app.get("/cookies/delete").await;
@@ -114,7 +114,7 @@ async fn delete_removes_code_at_its_path() {
 
 #[tokio::test]
 async fn delete_takes_any_cookie_name() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/cookies/delete?name=theme").await;
 
@@ -133,7 +133,7 @@ async fn delete_takes_any_cookie_name() {
 
 #[tokio::test]
 async fn delete_of_a_secure_prefixed_name_is_itself_secure() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app.get("/cookies/delete?name=__Secure-theme").await;
 
@@ -146,7 +146,7 @@ async fn delete_of_a_secure_prefixed_name_is_itself_secure() {
 
 #[tokio::test]
 async fn delete_refuses_a_name_that_is_not_a_token() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for name in ["a%20b", "a%3Bb", "", "a%0D%0ASet-Cookie:%20x=1"] {
         let response = app.get(&format!("/cookies/delete?name={name}")).await;
 

@@ -7,18 +7,12 @@ use cookie_lab::security::proxy::TrustedProxies;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
-use crate::helpers::{
-    assert_redirects_to, set_cookies, spawn_app, spawn_with, test_config, text_of, the_set_cookie,
+use crate::common::{
+    assert_redirects_to, login_cookie, login_value, oneshot_app, set_cookies, spawn_app,
+    spawn_with, test_config, text_of, the_set_cookie,
 };
 
 const EMAIL: &str = "ada@example.com";
-
-fn login_value(set_cookie: &str) -> String {
-    cookie::Cookie::parse(set_cookie.to_owned())
-        .unwrap()
-        .value()
-        .to_owned()
-}
 
 /// Every state-changing route, with a body it accepts.
 const STATE_CHANGING: [(&str, &str, &str); 7] = [
@@ -53,7 +47,7 @@ const STATE_CHANGING: [(&str, &str, &str); 7] = [
 
 #[tokio::test]
 async fn cross_site_posts_are_refused_on_every_state_changing_route() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for (path, content_type, body) in STATE_CHANGING {
         for (header, value) in [
             ("sec-fetch-site", "cross-site"),
@@ -62,14 +56,15 @@ async fn cross_site_posts_are_refused_on_every_state_changing_route() {
             ("origin", "null"),
         ] {
             let response = app
-                .client
-                .post(app.url(path))
-                .header(CONTENT_TYPE, content_type)
-                .header(header, value)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
+                .send(
+                    app.client
+                        .post(app.url(path))
+                        .header(CONTENT_TYPE, content_type)
+                        .header(header, value)
+                        .body(body),
+                    true,
+                )
+                .await;
 
             assert_eq!(
                 response.status(),
@@ -102,7 +97,7 @@ async fn cross_site_posts_are_refused_on_every_state_changing_route() {
 
 #[tokio::test]
 async fn same_origin_posts_and_non_browser_clients_pass() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let origin = app.url("");
     for (header, value) in [
         ("sec-fetch-site", "same-origin"),
@@ -110,13 +105,14 @@ async fn same_origin_posts_and_non_browser_clients_pass() {
         ("origin", origin.as_str()),
     ] {
         let response = app
-            .client
-            .post(app.url("/code/set/cookie"))
-            .header(header, value)
-            .form(&[("userID", "alice")])
-            .send()
-            .await
-            .unwrap();
+            .send(
+                app.client
+                    .post(app.url("/code/set/cookie"))
+                    .header(header, value)
+                    .form(&[("userID", "alice")]),
+                true,
+            )
+            .await;
 
         assert_eq!(response.status(), StatusCode::OK, "{header}: {value}");
     }
@@ -131,22 +127,23 @@ async fn same_origin_posts_and_non_browser_clients_pass() {
 
 #[tokio::test]
 async fn a_cross_site_get_is_still_served() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
-        .client
-        .get(app.url("/"))
-        .header("sec-fetch-site", "cross-site")
-        .send()
-        .await
-        .unwrap();
+        .send(
+            app.client
+                .get(app.url("/"))
+                .header("sec-fetch-site", "cross-site"),
+            true,
+        )
+        .await;
 
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_sixth_wrong_password_in_a_row_is_refused_with_429_and_retry_after() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for attempt in 1..=5 {
         assert_eq!(
             app.login(EMAIL, "guess").await.status(),
@@ -184,7 +181,7 @@ async fn a_sixth_wrong_password_in_a_row_is_refused_with_429_and_retry_after() {
 
 #[tokio::test]
 async fn a_success_resets_the_pairs_failures() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     for _ in 0..4 {
         app.login(EMAIL, "guess").await;
     }
@@ -230,9 +227,9 @@ async fn forwarded_addresses_only_count_behind_a_trusted_proxy() {
 
 #[tokio::test]
 async fn a_logged_out_cookie_stops_working_even_as_a_copy() {
-    let app = spawn_app().await;
-    let copy = login_value(&the_set_cookie(&app.login(EMAIL, "code").await));
-    let header = format!("lab_session={copy}");
+    let app = oneshot_app().await;
+    let copy = app.log_in(EMAIL).await;
+    let header = login_cookie(&copy);
     assert_eq!(
         app.get_with_cookie("/profile", &header).await.status(),
         StatusCode::OK
@@ -257,44 +254,32 @@ async fn a_logged_out_cookie_stops_working_even_as_a_copy() {
 
 #[tokio::test]
 async fn a_revocation_survives_a_restart() {
-    let app = spawn_app().await;
-    let copy = login_value(&the_set_cookie(&app.login(EMAIL, "code").await));
+    let app = oneshot_app().await;
+    let copy = app.log_in(EMAIL).await;
     app.post_form("/logout", &[]).await;
 
     let app = app.restart().await;
 
-    assert_redirects_to(
-        &app.get_with_cookie("/profile", &format!("lab_session={copy}"))
-            .await,
-        "/login",
-    );
+    assert_redirects_to(&app.profile_with(&copy).await, "/login");
 }
 
 #[tokio::test]
 async fn every_login_gets_a_new_session_so_logging_out_one_keeps_the_other() {
-    let app = spawn_app().await;
-    let first = login_value(&the_set_cookie(&app.login(EMAIL, "code").await));
-    let second = login_value(&the_set_cookie(&app.login(EMAIL, "code").await));
+    let app = oneshot_app().await;
+    let first = app.log_in(EMAIL).await;
+    let second = app.log_in(EMAIL).await;
     assert_ne!(first, second);
 
-    app.client
-        .post(app.url("/logout"))
-        .header("cookie", format!("lab_session={first}"))
-        .send()
-        .await
-        .unwrap();
+    app.send(
+        app.client
+            .post(app.url("/logout"))
+            .header("cookie", login_cookie(&first)),
+        true,
+    )
+    .await;
 
-    assert_redirects_to(
-        &app.get_with_cookie("/profile", &format!("lab_session={first}"))
-            .await,
-        "/login",
-    );
-    assert_eq!(
-        app.get_with_cookie("/profile", &format!("lab_session={second}"))
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_redirects_to(&app.profile_with(&first).await, "/login");
+    assert_eq!(app.profile_with(&second).await.status(), StatusCode::OK);
 }
 
 fn keys(app_data_dir: &std::path::Path, action: KeysAction) {
@@ -308,8 +293,8 @@ fn keys(app_data_dir: &std::path::Path, action: KeysAction) {
 #[tokio::test]
 async fn a_user_stays_logged_in_across_a_rotation_and_is_logged_out_when_the_old_key_is_dropped() {
     let app = spawn_app().await;
-    let original = login_value(&the_set_cookie(&app.login(EMAIL, "code").await));
-    let header = format!("lab_session={original}");
+    let original = app.log_in(EMAIL).await;
+    let header = login_cookie(&original);
 
     keys(&app.data_dir, KeysAction::Rotate { drop_old: false });
     let app = app.restart().await;
@@ -333,9 +318,7 @@ async fn a_user_stays_logged_in_across_a_rotation_and_is_logged_out_when_the_old
 
     assert_redirects_to(&app.get_with_cookie("/profile", &header).await, "/login");
     assert_eq!(
-        app.get_with_cookie("/profile", &format!("lab_session={resealed}"))
-            .await
-            .status(),
+        app.profile_with(&resealed).await.status(),
         StatusCode::OK,
         "the reissued cookie survives the drop"
     );
@@ -343,17 +326,13 @@ async fn a_user_stays_logged_in_across_a_rotation_and_is_logged_out_when_the_old
 
 #[tokio::test]
 async fn an_emergency_rotation_logs_everyone_out() {
-    let app = spawn_app().await;
-    let value = login_value(&the_set_cookie(&app.login(EMAIL, "code").await));
+    let app = oneshot_app().await;
+    let value = app.log_in(EMAIL).await;
 
     keys(&app.data_dir, KeysAction::Rotate { drop_old: true });
     let app = app.restart().await;
 
-    assert_redirects_to(
-        &app.get_with_cookie("/profile", &format!("lab_session={value}"))
-            .await,
-        "/login",
-    );
+    assert_redirects_to(&app.profile_with(&value).await, "/login");
 }
 
 #[tokio::test]
@@ -364,13 +343,14 @@ async fn behind_a_trusted_https_proxy_the_login_cookie_is_secure_and_host_prefix
     let app = spawn_with(config).await;
 
     let response = app
-        .client
-        .post(app.url("/login"))
-        .header("x-forwarded-proto", "https")
-        .form(&[("email", EMAIL), ("password", "code")])
-        .send()
-        .await
-        .unwrap();
+        .send(
+            app.client
+                .post(app.url("/login"))
+                .header("x-forwarded-proto", "https")
+                .form(&[("email", EMAIL), ("password", "code")]),
+            true,
+        )
+        .await;
 
     let header = the_set_cookie(&response);
     assert!(header.starts_with("__Host-lab_session="), "{header}");
@@ -380,28 +360,30 @@ async fn behind_a_trusted_https_proxy_the_login_cookie_is_secure_and_host_prefix
     );
     let value = login_value(&header);
     let profile = app
-        .client
-        .get(app.url("/profile"))
-        .header("x-forwarded-proto", "https")
-        .header("cookie", format!("__Host-lab_session={value}"))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            app.client
+                .get(app.url("/profile"))
+                .header("x-forwarded-proto", "https")
+                .header("cookie", format!("__Host-lab_session={value}")),
+            true,
+        )
+        .await;
     assert_eq!(profile.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn without_trust_a_forwarded_proto_is_ignored_and_plain_http_stays_usable() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
 
     let response = app
-        .client
-        .post(app.url("/login"))
-        .header("x-forwarded-proto", "https")
-        .form(&[("email", EMAIL), ("password", "code")])
-        .send()
-        .await
-        .unwrap();
+        .send(
+            app.client
+                .post(app.url("/login"))
+                .header("x-forwarded-proto", "https")
+                .form(&[("email", EMAIL), ("password", "code")]),
+            true,
+        )
+        .await;
 
     let header = the_set_cookie(&response);
     assert!(header.starts_with("lab_session="), "{header}");
@@ -411,7 +393,7 @@ async fn without_trust_a_forwarded_proto_is_ignored_and_plain_http_stays_usable(
 
 #[tokio::test]
 async fn a_cookie_header_over_64_kib_gets_431() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let header = (0..17)
         .map(|i| format!("c{i}={}", "v".repeat(4000)))
         .collect::<Vec<_>>()
@@ -434,7 +416,7 @@ async fn a_cookie_header_over_64_kib_gets_431() {
 
 #[tokio::test]
 async fn the_tutorials_80_kb_example_is_refused_but_20_cookies_of_3_kb_pass() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let jar = |size: usize| {
         (0..20)
             .map(|i| format!("c{i}={}", "v".repeat(size)))
@@ -457,7 +439,7 @@ async fn the_tutorials_80_kb_example_is_refused_but_20_cookies_of_3_kb_pass() {
 
 #[tokio::test]
 async fn pages_that_show_login_state_are_never_cached() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let login = app.login(EMAIL, "code").await;
     assert_eq!(login.headers().get("cache-control").unwrap(), "no-store");
     for path in ["/login", "/profile", "/inspect"] {
@@ -513,26 +495,28 @@ async fn with_allowed_hosts_other_host_names_get_421_but_health_checks_answer() 
 /// (hyper's own answers are covered in tests/api/connections.rs).
 #[tokio::test]
 async fn error_answers_carry_the_security_headers() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let big_form = "userID=".to_owned() + &"x".repeat(20 * 1024);
     let answers = [
         app.get("/no-such-page").await,
-        app.client.put(app.url("/login")).send().await.unwrap(),
-        app.client
-            .post(app.url("/code/set/cookie"))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(big_form)
-            .send()
-            .await
-            .unwrap(),
+        app.send(app.client.put(app.url("/login")), true).await,
+        app.send(
+            app.client
+                .post(app.url("/code/set/cookie"))
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(big_form),
+            true,
+        )
+        .await,
         app.get_with_cookie("/", &format!("a={}", "x".repeat(70 * 1024)))
             .await,
-        app.client
-            .post(app.url("/logout"))
-            .header("sec-fetch-site", "cross-site")
-            .send()
-            .await
-            .unwrap(),
+        app.send(
+            app.client
+                .post(app.url("/logout"))
+                .header("sec-fetch-site", "cross-site"),
+            true,
+        )
+        .await,
         app.get("/api/cookies/set?lab_session=x").await,
     ];
     for response in answers {

@@ -4,52 +4,17 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, assert_redirects_to, spawn_app, text_of, the_set_cookie};
-
-async fn session(app: &TestApp, email: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/login"))
-        .header("Cookie", "")
-        .form(&[("email", email), ("password", "code")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let value = cookie::Cookie::parse(the_set_cookie(&response))
-        .unwrap()
-        .value()
-        .to_owned();
-    format!("lab_session={value}")
-}
-
-async fn post_with_cookie(
-    app: &TestApp,
-    path: &str,
-    cookie: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(app.url(path))
-        .header("Cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
+use crate::common::{assert_redirects_to, login_cookie, oneshot_app, text_of};
 
 #[tokio::test]
 async fn logout_revokes_every_valid_session_the_browser_presented() {
-    let app = spawn_app().await;
-    let planted = session(&app, "mallory@example.com").await;
-    let own = session(&app, "ada@example.com").await;
+    let app = oneshot_app().await;
+    let planted = login_cookie(&app.new_session("mallory@example.com").await);
+    let own = login_cookie(&app.new_session("ada@example.com").await);
 
     // A cookie planted at a more specific path comes first, then garbage.
     let header = format!("{planted}; lab_session=garbage; {own}");
-    let logout = post_with_cookie(&app, "/logout", &header, &[]).await;
+    let logout = app.post_with_cookie("/logout", &header, &[]).await;
 
     assert_redirects_to(&logout, "/login");
     assert_redirects_to(&app.get_with_cookie("/profile", &own).await, "/login");
@@ -58,16 +23,16 @@ async fn logout_revokes_every_valid_session_the_browser_presented() {
 
 #[tokio::test]
 async fn logging_in_again_revokes_the_session_presented() {
-    let app = spawn_app().await;
-    let alice = session(&app, "alice@example.com").await;
+    let app = oneshot_app().await;
+    let alice = login_cookie(&app.new_session("alice@example.com").await);
 
-    let relogin = post_with_cookie(
-        &app,
-        "/login",
-        &alice,
-        &[("email", "mallory@example.com"), ("password", "code")],
-    )
-    .await;
+    let relogin = app
+        .post_with_cookie(
+            "/login",
+            &alice,
+            &[("email", "mallory@example.com"), ("password", "code")],
+        )
+        .await;
 
     assert_eq!(relogin.status(), StatusCode::OK);
     assert_redirects_to(&app.get_with_cookie("/profile", &alice).await, "/login");
@@ -75,15 +40,15 @@ async fn logging_in_again_revokes_the_session_presented() {
 
 #[tokio::test]
 async fn while_sqlite_cannot_write_logins_and_readyz_fail_closed_and_logout_says_so() {
-    let app = spawn_app().await;
-    let live = session(&app, "ada@example.com").await;
+    let app = oneshot_app().await;
+    let live = login_cookie(&app.new_session("ada@example.com").await);
     app.state
         .revocations
         .simulate_write_failure(true)
         .await
         .unwrap();
 
-    let logout = post_with_cookie(&app, "/logout", &live, &[]).await;
+    let logout = app.post_with_cookie("/logout", &live, &[]).await;
     assert_eq!(logout.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         text_of(&logout.text().await.unwrap(), "error-message")
@@ -105,16 +70,13 @@ async fn while_sqlite_cannot_write_logins_and_readyz_fail_closed_and_logout_says
         app.login("bob@example.com", "code").await.status(),
         StatusCode::OK
     );
-    assert_redirects_to(
-        &post_with_cookie(&app, "/logout", &live, &[]).await,
-        "/login",
-    );
+    assert_redirects_to(&app.post_with_cookie("/logout", &live, &[]).await, "/login");
     assert_redirects_to(&app.get_with_cookie("/profile", &live).await, "/login");
 }
 
 #[tokio::test]
 async fn the_inspector_shows_at_most_180_rows_for_a_64_kib_header() {
-    let app = spawn_app().await;
+    let app = oneshot_app().await;
     let pairs: Vec<String> = (0..7_000).map(|i| format!("c{i}=1")).collect();
     let header = pairs.join("; ");
     assert!(header.len() < 64 * 1024);
@@ -138,9 +100,9 @@ async fn the_inspector_shows_at_most_180_rows_for_a_64_kib_header() {
 #[tokio::test]
 async fn past_the_login_rate_a_correct_password_gets_429_and_no_session() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = crate::helpers::test_config(tmp.path());
+    let mut config = crate::common::test_config(tmp.path());
     config.login_rate = 3;
-    let app = crate::helpers::spawn_with(config).await;
+    let app = crate::common::spawn_with(config).await;
     for i in 0..3 {
         let response = app.login(&format!("u{i}@example.com"), "code").await;
         assert_eq!(response.status(), StatusCode::OK, "login {i}");

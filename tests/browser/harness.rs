@@ -9,23 +9,20 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cookie_lab::cli::LogFormat;
-use cookie_lab::config::Config;
-use cookie_lab::domain::Password;
-use cookie_lab::startup::Application;
 use fantoccini::cookies::Cookie;
 use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
-use tempfile::TempDir;
-use tokio::sync::{Mutex, oneshot};
+use tokio::sync::Mutex;
+
+use crate::common::spawn_app;
 
 /// The password of the login app in every browser test (the tutorial's).
 pub(crate) const PASSWORD: &str = "code";
@@ -67,13 +64,13 @@ where
     let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
     let started = Instant::now();
     let tools = Tools::find();
-    let server = TestServer::start().await;
+    let mut server = spawn_app().await;
     let profile_dir = tempfile::tempdir().expect("temp dir for the browser profile");
     let driver = Chromedriver::start(&tools.chromedriver).await;
     let client = connect(&driver, &tools.chromium, profile_dir.path(), profile).await;
     let browser = Browser {
         client: client.clone(),
-        base: format!("http://{}", server.addr),
+        base: server.url(""),
     };
 
     let ready = started.elapsed();
@@ -85,7 +82,9 @@ where
     // Clean up first, report second.
     let _ = client.close().await;
     drop(driver);
-    server.stop().await;
+    // Chromium may hold keep-alive connections open; don't wait forever
+    // for a graceful shutdown the test does not care about.
+    server.stop_within(Duration::from_secs(5)).await;
     drop(profile_dir);
     // Shown for failed tests, and for all with `-- --nocapture`.
     eprintln!(
@@ -514,55 +513,4 @@ async fn connect(
                 chromium.display()
             )
         })
-}
-
-/// cookie-lab on 127.0.0.1, port 0, with a fresh data dir (and key ring).
-struct TestServer {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-    _data_dir: TempDir,
-}
-
-impl TestServer {
-    async fn start() -> Self {
-        let data_dir = tempfile::tempdir().expect("temp dir for the server");
-        let config = Config {
-            addr: "127.0.0.1:0".to_owned(),
-            data_dir: data_dir.path().to_owned(),
-            demo_password: Password::new(PASSWORD),
-            env_keys: None,
-            session_ttl: time::Duration::days(7),
-            trust_proxy: Default::default(),
-            log_format: LogFormat::Text,
-            revocations: Default::default(),
-            shutdown_grace: std::time::Duration::from_secs(10),
-            replica_name: None,
-            allowed_hosts: None,
-            login_rate: 30,
-            connections: Default::default(),
-        };
-        if std::env::var_os("TEST_LOG").is_some() {
-            cookie_lab::telemetry::init_for_tests(LogFormat::Text);
-        }
-        let app = Application::build(config).await.expect("server builds");
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        Self {
-            addr,
-            stop,
-            task,
-            _data_dir: data_dir,
-        }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        // Chromium may hold keep-alive connections open; don't wait forever
-        // for a graceful shutdown the test does not care about.
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
-    }
 }

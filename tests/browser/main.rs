@@ -9,6 +9,12 @@
 
 mod basics;
 mod client;
+#[allow(
+    dead_code,
+    reason = "each test binary uses part of the shared scaffold"
+)]
+#[path = "../common/common.rs"]
+mod common;
 mod harness;
 mod inspector;
 mod login;

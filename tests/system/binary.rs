@@ -7,7 +7,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_cookie-lab");
+use crate::common::BIN;
 
 /// A running server, its log lines collected as they come.
 pub(crate) struct RunningBinary {

@@ -19,8 +19,8 @@ use tempfile::TempDir;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{
-    TestApp, assert_redirects_to, set_cookies, spawn_with, test_config, text_of, the_set_cookie,
+use crate::common::{
+    TestApp, assert_redirects_to, login_cookie, set_cookies, spawn_with, test_config, text_of,
 };
 
 const EMAIL: &str = "ada@example.com";
@@ -175,21 +175,14 @@ fn shared_keys() -> String {
     KeyRing::generate().unwrap().current().secret_base64()
 }
 
-fn login_value(set_cookie: &str) -> String {
-    cookie::Cookie::parse(set_cookie.to_owned())
-        .unwrap()
-        .value()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn a_logout_on_one_replica_is_honoured_by_another_sharing_redis() {
     let redis = RedisServer::start().await;
     let keys = shared_keys();
     let (first, _a) = replica(&redis, &keys).await;
     let (second, _b) = replica(&redis, &keys).await;
-    let value = login_value(&the_set_cookie(&first.login(EMAIL, "code").await));
-    let copy = format!("lab_session={value}");
+    let value = first.log_in(EMAIL).await;
+    let copy = login_cookie(&value);
     let before = second.get_with_cookie("/profile", &copy).await;
     assert_eq!(before.status(), StatusCode::OK, "the replicas share keys");
 
@@ -202,7 +195,8 @@ async fn a_logout_on_one_replica_is_honoured_by_another_sharing_redis() {
     assert_redirects_to(&on_first, "/login");
     // Redis keeps the revocation exactly as long as the cookie would work.
     let now = OffsetDateTime::now_utc();
-    let LoginCookie::Valid { claims, .. } = login::open(&first.keys, "lab_session", &value, now)
+    let LoginCookie::Valid { claims, .. } =
+        login::open(&first.state.keys, "lab_session", &value, now)
     else {
         panic!("the cookie itself is still genuine");
     };
@@ -320,13 +314,11 @@ async fn losing_redis_data_logs_everyone_out_and_never_brings_a_logout_back() {
     let keys = shared_keys();
     let (first, _a) = replica(&redis, &keys).await;
     let (second, _b) = replica(&redis, &keys).await;
-    let logged_out = login_value(&the_set_cookie(&first.login(EMAIL, "code").await));
+    let logged_out = first.log_in(EMAIL).await;
     first.post_form("/logout", &[]).await;
-    let still_in = login_value(&the_set_cookie(
-        &first.login("bob@example.com", "code").await,
-    ));
-    let logged_out = format!("lab_session={logged_out}");
-    let still_in = format!("lab_session={still_in}");
+    let still_in = first.log_in("bob@example.com").await;
+    let logged_out = login_cookie(&logged_out);
+    let still_in = login_cookie(&still_in);
     assert_redirects_to(
         &second.get_with_cookie("/profile", &logged_out).await,
         "/login",
@@ -352,10 +344,7 @@ async fn losing_redis_data_logs_everyone_out_and_never_brings_a_logout_back() {
         assert_redirects_to(&app.get_with_cookie("/profile", &still_in).await, "/login");
     }
     // A new login works, on either replica, under the new epoch.
-    let fresh = format!(
-        "lab_session={}",
-        login_value(&the_set_cookie(&second.login(EMAIL, "code").await))
-    );
+    let fresh = login_cookie(&second.log_in(EMAIL).await);
     assert_eq!(
         first.get_with_cookie("/profile", &fresh).await.status(),
         StatusCode::OK
@@ -374,10 +363,7 @@ async fn losing_redis_data_logs_everyone_out_and_never_brings_a_logout_back() {
 async fn a_persistent_redis_keeps_sessions_across_a_restart() {
     let mut redis = RedisServer::start_persistent().await;
     let (app, _dir) = replica(&redis, &shared_keys()).await;
-    let session = format!(
-        "lab_session={}",
-        login_value(&the_set_cookie(&app.login(EMAIL, "code").await))
-    );
+    let session = login_cookie(&app.log_in(EMAIL).await);
     let port = redis.port();
     let aof = redis.stop();
     let _redis = RedisServer::start_on(port, aof).await;
@@ -419,10 +405,8 @@ async fn one_request_makes_at_most_two_revocation_lookups_whatever_its_cookies()
     let (app, _dir) = replica(&redis, &shared_keys()).await;
     let mut sessions = Vec::new();
     for i in 0..5 {
-        let value = login_value(&the_set_cookie(
-            &app.login(&format!("u{i}@example.com"), "code").await,
-        ));
-        sessions.push(format!("lab_session={value}"));
+        let value = app.new_session(&format!("u{i}@example.com")).await;
+        sessions.push(login_cookie(&value));
     }
     // 440 copies of five distinct valid sessions.
     let header: Vec<&str> = sessions

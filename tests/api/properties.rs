@@ -1,9 +1,4 @@
 //! Properties of the cookie module over generated input (proptest).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a panic is a failed test"
-)]
 
 use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, HeaderValue};

@@ -1,14 +1,15 @@
 //! The binary itself: help, start-up errors, the request log.
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use crate::binary::{BIN, RunningBinary};
+use crate::binary::RunningBinary;
+use crate::common::{cookie_lab, serve_command};
 
 #[test]
 fn help_explains_every_flag_and_its_environment_variable() {
-    let output = Command::new(BIN).arg("--help").output().unwrap();
+    let output = cookie_lab().arg("--help").output().unwrap();
 
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
@@ -39,10 +40,7 @@ fn help_explains_every_flag_and_its_environment_variable() {
 #[test]
 fn a_short_key_is_a_clear_start_up_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(BIN)
-        .args(["--addr", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(dir.path())
+    let output = serve_command(dir.path())
         .env("COOKIE_LAB_KEYS", "c2hvcnQ=")
         .output()
         .unwrap();
@@ -79,13 +77,7 @@ fn connection_limits_from_the_environment_are_checked_at_start() {
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let output = Command::new(BIN)
-            .args(["--addr", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env(env, value)
-            .output()
-            .unwrap();
+        let output = serve_command(dir.path()).env(env, value).output().unwrap();
 
         assert_eq!(output.status.code(), Some(1), "{env}={value}");
         let stderr = String::from_utf8(output.stderr).unwrap();
@@ -100,13 +92,7 @@ fn a_malformed_key_file_is_a_clear_start_up_error() {
     std::fs::write(&path, "{not json").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 
-    let output = Command::new(BIN)
-        .args(["--addr", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env_remove("COOKIE_LAB_KEYS")
-        .output()
-        .unwrap();
+    let output = serve_command(dir.path()).output().unwrap();
 
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -118,23 +104,16 @@ fn a_malformed_key_file_is_a_clear_start_up_error() {
 #[test]
 fn a_key_file_others_can_read_stops_the_start_with_the_chmod_to_run() {
     let dir = tempfile::tempdir().unwrap();
-    let created = Command::new(BIN)
+    let created = cookie_lab()
         .args(["keys", "rotate", "--data-dir"])
         .arg(dir.path())
-        .env_remove("COOKIE_LAB_KEYS")
         .output()
         .unwrap();
     assert!(created.status.success(), "{created:?}");
     let path = dir.path().join("keys.json");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
 
-    let output = Command::new(BIN)
-        .args(["--addr", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env_remove("COOKIE_LAB_KEYS")
-        .output()
-        .unwrap();
+    let output = serve_command(dir.path()).output().unwrap();
 
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -150,11 +129,10 @@ fn an_address_in_use_is_a_clear_start_up_error() {
     let addr = taken.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
 
-    let output = Command::new(BIN)
+    let output = cookie_lab()
         .args(["--addr", &addr])
         .arg("--data-dir")
         .arg(dir.path())
-        .env_remove("COOKIE_LAB_KEYS")
         .output()
         .unwrap();
 
@@ -227,7 +205,7 @@ fn http_get(addr: &str, path: &str, cookie: &str) -> String {
 
 fn lint(args: &[&str], stdin: Option<&str>) -> (Option<i32>, String, String) {
     use std::io::Write;
-    let mut child = Command::new(BIN)
+    let mut child = cookie_lab()
         .arg("lint")
         .args(args)
         .stdin(Stdio::piped())
