@@ -33,6 +33,8 @@ pub(crate) enum Browser {
 pub(crate) struct Read {
     pub(crate) cookie: Cookie,
     pub(crate) observable: std::collections::BTreeMap<String, bool>,
+    /// Chromium's `size`: the bytes of name and value together.
+    pub(crate) pair_size: Option<usize>,
 }
 
 impl Browser {
@@ -108,9 +110,14 @@ impl Browser {
                 .iter()
                 .map(|c| {
                     let (cookie, exact) = jar::from_cdp(c, set_at, line_is_utf8);
+                    let pair_size = c
+                        .get("size")
+                        .and_then(Value::as_u64)
+                        .and_then(|s| usize::try_from(s).ok());
                     Read {
                         cookie,
                         observable: jar::observable(true, exact),
+                        pair_size,
                     }
                 })
                 .collect(),
@@ -135,6 +142,7 @@ impl Browser {
                         Read {
                             cookie,
                             observable: jar::observable(own.is_some(), exact),
+                            pair_size: None,
                         }
                     })
                     .collect()

@@ -15,11 +15,15 @@
 //! - `name_bytes` / `value_bytes` / `path_bytes`: the exact bytes of the
 //!   name / value / path are known. CDP carries UTF-8 strings only and drops
 //!   bytes that are not UTF-8: for name and value its `size` (in bytes) then
-//!   disagrees with the strings, and as which string lost them is unknown,
-//!   both are false; a path has no such check, so it is false whenever the
-//!   line is not UTF-8. Firefox gives the name as Latin-1 (one char per byte:
-//!   exact), but the value and the path as UTF-8 with U+FFFD for bytes that
-//!   are not.
+//!   disagrees with the strings (which string lost them is unknown, so both
+//!   are false); a path has no such check, so it is false whenever the line
+//!   is not UTF-8. Firefox gives the name as Latin-1 (one char per byte:
+//!   exact), the value and the path as UTF-8 with U+FFFD for bytes that are
+//!   not. In the same-site context the recorder then asks the browser to
+//!   send the cookie back (`Recorder::echo`): the `Cookie` header has the
+//!   stored bytes, and when it arrives all three keys are true. Measured
+//!   that way: Chromium keeps the raw bytes, Firefox keeps the name's raw
+//!   bytes but stores a value's invalid UTF-8 as U+FFFD.
 
 use std::collections::BTreeMap;
 

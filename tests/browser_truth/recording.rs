@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::corpus::{Case, Set};
-use super::engine::{Browser, Kind};
+use super::engine::{Browser, Kind, Read};
 use super::hosts::HOSTS;
 use super::jar::{self, Seen};
 use super::lines;
@@ -251,6 +251,11 @@ impl<'a> Recorder<'a> {
             self.kind.name(),
             jar.len()
         );
+        if context == Context::SameSite
+            && let Some(read) = jar.first_mut()
+        {
+            self.echo(read, host).await;
+        }
         self.browser().clear().await;
         let (stored, observable) = match jar.pop() {
             Some(read) => (Some(read.cookie), read.observable),
@@ -267,12 +272,86 @@ impl<'a> Recorder<'a> {
         }
     }
 
+    /// When the reader lost bytes of the cookie (see `jar`), asks the
+    /// browser to send it back: a fetch to the cookie's path carries it in
+    /// its `Cookie` header, byte for byte. That request path-matches the
+    /// stored path only if the read path lost nothing (the stored path
+    /// cannot be a prefix of a shorter string it contains), so an answer
+    /// also proves the path exact. Paths a URL would rewrite are skipped.
+    async fn echo(&self, read: &mut Read, host: &str) {
+        let exact = |key: &str| read.observable.get(key) == Some(&true);
+        if exact("name_bytes") && exact("value_bytes") && exact("path_bytes") {
+            return;
+        }
+        let Ok(path) = lines::decode(&read.cookie.path) else {
+            return;
+        };
+        if !echo_safe(&path) {
+            return;
+        }
+        let token = format!("echo{}", NEXT_TOKEN.fetch_add(1, Ordering::Relaxed));
+        let path = String::from_utf8_lossy(&path);
+        let url = format!("http://{host}:{}{path}?echo={token}", self.responder.port());
+        let outcome = self
+            .browser()
+            .run(&format!(
+                "fetch({url:?}, {{credentials: 'include', cache: 'no-store'}}).then(r => r.text()).then(() => 'ok')"
+            ))
+            .await;
+        let header = match self.responder.echoed(&token) {
+            Some(header) if outcome == "ok" && !header.is_empty() => header,
+            _ => return,
+        };
+        let pair = if exact("name_bytes") {
+            // Firefox: the name is exact, the header is `name=value`.
+            let name = lines::decode(&read.cookie.name).unwrap_or_default();
+            header.strip_prefix(name.as_slice()).map(|rest| {
+                (
+                    name.clone(),
+                    rest.strip_prefix(b"=").unwrap_or(rest).to_vec(),
+                )
+            })
+        } else {
+            // Chromium: `size` counts name and value; a named cookie is
+            // sent as `name=value` (one byte more), a nameless one as its
+            // value alone. A name never holds `=`.
+            match read.pair_size {
+                Some(size) if header.len() == size + 1 => header
+                    .iter()
+                    .position(|&b| b == b'=')
+                    .map(|i| (header[..i].to_vec(), header[i + 1..].to_vec())),
+                Some(size) if header.len() == size => Some((Vec::new(), header.clone())),
+                _ => None,
+            }
+        };
+        let Some((name, value)) = pair else {
+            return;
+        };
+        read.cookie.name = lines::encode(&name);
+        read.cookie.value = lines::encode(&value);
+        for key in ["name_bytes", "value_bytes", "path_bytes"] {
+            read.observable.insert(key.to_owned(), true);
+        }
+    }
+
     pub(crate) async fn close(mut self) -> usize {
         if let Some(browser) = self.browser.take() {
             browser.close().await;
         }
         self.fresh_sessions
     }
+}
+
+/// A path a URL keeps as it is: `/`, then unreserved and sub-delim bytes,
+/// and no `.` or `..` segment.
+fn echo_safe(path: &[u8]) -> bool {
+    path.starts_with(b"/")
+        && path
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(b))
+        && path
+            .split(|&b| b == b'/')
+            .all(|segment| segment != b"." && segment != b"..")
 }
 
 /// Loads `url` in an iframe of the current page; resolves once it loaded
