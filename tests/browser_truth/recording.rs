@@ -461,6 +461,31 @@ pub(crate) fn merge(
     }
 }
 
+/// A new recording that keeps the file's result wherever the browsers
+/// agree with it (expiries within the tolerance), so re-recording rewrites
+/// only what changed instead of every expiry's last second.
+pub(crate) fn keep_unchanged(file: &Recorded, browsers: Recorded) -> Recorded {
+    let in_file: HashMap<Key, &Result> = file.results.iter().map(|r| (r.key(), r)).collect();
+    let results = browsers
+        .results
+        .into_iter()
+        .map(|result| match in_file.get(&result.key()) {
+            Some(old)
+                if Kind::BOTH
+                    .iter()
+                    .all(|&kind| compare(old.seen(kind), result.seen(kind)).is_empty()) =>
+            {
+                (*old).clone()
+            }
+            _ => result,
+        })
+        .collect();
+    Recorded {
+        results,
+        ..browsers
+    }
+}
+
 /// Every difference between the file and a new recording, one per line;
 /// engine versions are not compared.
 pub(crate) fn differences(file: &Recorded, browsers: &Recorded) -> Vec<String> {
