@@ -259,6 +259,13 @@ fn a_difference_is_named_down_to_the_field() {
             "case plain (corpus), host localhost, same-site: in the file, but no longer a line to record"
         ]
     );
+
+    // Re-recording keeps the file's result where the browsers agree with
+    // it, and takes the browsers' where they do not.
+    let kept = recording::keep_unchanged(&file, recorded(vec![result("1", 3604)]));
+    assert_eq!(kept.results, file.results);
+    let replaced = recording::keep_unchanged(&file, recorded(vec![result("2", 3604)]));
+    assert_eq!(replaced.results, [result("2", 3604)]);
 }
 
 /// The readers see the whole jar: a cookie on another path, a partitioned
