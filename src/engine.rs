@@ -91,6 +91,7 @@ mod chromium;
 mod dates;
 mod firefox;
 mod host;
+mod http;
 pub mod reasons;
 
 use std::fmt;
@@ -310,9 +311,10 @@ pub enum FirefoxThirdParty {
 pub struct Policy {
     pub chromium_third_party: ChromiumThirdParty,
     pub firefox_third_party: FirefoxThirdParty,
-    /// Whether Chromium rejects `=a=b` with `EXCLUDE_AMBIGUOUS_SERIALIZATION`
-    /// (newest Chromium; absent from the sources read, so decided by the
-    /// recording).
+    /// Whether Chromium rejects `=a=b` with `EXCLUDE_AMBIGUOUS_SERIALIZATION`.
+    /// The `net/cookies` sources read predate it; Chromium 156 does it
+    /// (recorded: `=a=b`, ` =a=b` and `==` are not stored), so it is on by
+    /// default.
     pub chromium_block_ambiguous_nameless: bool,
 }
 
@@ -321,7 +323,7 @@ impl Default for Policy {
         Policy {
             chromium_third_party: ChromiumThirdParty::Block,
             firefox_third_party: FirefoxThirdParty::Partition,
-            chromium_block_ambiguous_nameless: false,
+            chromium_block_ambiguous_nameless: true,
         }
     }
 }
@@ -399,6 +401,9 @@ pub enum Outcome {
     Deleted,
     /// The third-party cookie policy blocked it; see `reasons`.
     Blocked,
+    /// The engine's HTTP parser refuses the response (a NUL in a header):
+    /// the cookie code never sees the line, and there is no cookie reason.
+    ResponseFailed,
 }
 
 /// Why an attribute had no effect.
@@ -421,9 +426,9 @@ pub enum IgnoreCause {
     /// A Path that is empty or does not start with `/`: the default path
     /// (the request path up to its last `/`) is used.
     NotAbsolute,
-    /// Firefox reads a header value up to a line feed; the rest is another
-    /// cookie line.
-    AfterLineFeed,
+    /// A CR or LF ends a header value on the wire: what follows is read as
+    /// other header lines, not as part of this cookie.
+    OtherHeaderLines,
 }
 
 impl IgnoreCause {
@@ -440,8 +445,8 @@ impl IgnoreCause {
             IgnoreCause::NotAbsolute => {
                 "The path does not start with /, so the default path (the request path up to its last /) is used."
             }
-            IgnoreCause::AfterLineFeed => {
-                "Firefox splits a header value at a line feed; what follows is read as another cookie."
+            IgnoreCause::OtherHeaderLines => {
+                "A line break ends the header value; what follows is read as other header lines, not as part of this cookie."
             }
         }
     }

@@ -9,6 +9,7 @@
 use time::OffsetDateTime;
 
 use super::host::{self, CanonHost};
+use super::http::{self, Delivered};
 use super::reasons::ReasonId::{self, *};
 use super::{
     ChromiumThirdParty, Context, Engine, Expiry, IgnoreCause, IgnoredAttribute,
@@ -487,6 +488,26 @@ pub(super) fn evaluate(
     let mut verdict = Verdict::new(Engine::Chromium, context);
     let mut ignored = Vec::new();
     let mut warnings = Vec::new();
+
+    // ---- The HTTP parser (net/http/http_util.cc) ----
+    let line = match http::chromium(line) {
+        Delivered::ResponseFailed => {
+            verdict.outcome = Outcome::ResponseFailed;
+            return verdict;
+        }
+        Delivered::Value { value, rest } => {
+            if !rest.is_empty() {
+                ignored.push(IgnoredAttribute::new(
+                    b"",
+                    &rest,
+                    IgnoreCause::OtherHeaderLines,
+                    None,
+                ));
+            }
+            value
+        }
+    };
+    let line = line.as_slice();
 
     // ---- ParsedCookie ----
     let parsed = match parse(line, &mut ignored, &mut warnings) {

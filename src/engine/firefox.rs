@@ -7,6 +7,7 @@
 use time::OffsetDateTime;
 
 use super::host;
+use super::http::{self, Delivered};
 use super::reasons::ReasonId::{self, *};
 use super::{
     Context, Engine, Expiry, FirefoxThirdParty, IgnoreCause, IgnoredAttribute,
@@ -305,8 +306,10 @@ fn cookie_path(setter: &SetterUrl, path: &[u8]) -> Vec<u8> {
 }
 
 /// `CookiePrefixes::Check`: the first prefix that matches (any case)
-/// decides, and `__Host-` comes before `__Host-Http-`, so `__Host-Http-`
-/// gets the `__Host-` rules.
+/// decides. The snapshot read (CookiePrefixes.cpp) lists `__Host-` before
+/// `__Host-Http-`, which would spare `__Host-Http-` the HttpOnly rule, but
+/// Firefox 153 refuses `__Host-Http-n=1; Secure; Path=/` (recorded), so it
+/// checks `__Host-Http-` first, as Chromium does.
 fn prefix_valid(
     name: &[u8],
     trustworthy: bool,
@@ -315,10 +318,13 @@ fn prefix_valid(
     host: &[u8],
     path: &[u8],
 ) -> bool {
+    let host_rules = || host.first() != Some(&b'.') && path == b"/";
     if starts_with_ignore_case(name, b"__Secure-") {
         trustworthy && secure
+    } else if starts_with_ignore_case(name, b"__Host-Http-") {
+        trustworthy && secure && http_only && host_rules()
     } else if starts_with_ignore_case(name, b"__Host-") {
-        trustworthy && secure && host.first() != Some(&b'.') && path == b"/"
+        trustworthy && secure && host_rules()
     } else if starts_with_ignore_case(name, b"__Http-") {
         trustworthy && secure && http_only
     } else {
@@ -364,19 +370,25 @@ pub(super) fn evaluate(
         return verdict;
     }
 
-    // A header value is read line by line; the model follows the first.
-    let (line, rest) = match line.iter().position(|&b| b == b'\n') {
-        Some(i) => (&line[..i], Some(&line[i + 1..])),
-        None => (line, None),
+    // ---- The HTTP parser (nsHttpTransaction, nsHttpHeaderArray) ----
+    let line = match http::firefox(line) {
+        Delivered::ResponseFailed => {
+            verdict.outcome = Outcome::ResponseFailed;
+            return verdict;
+        }
+        Delivered::Value { value, rest } => {
+            if !rest.is_empty() {
+                ignored.push(IgnoredAttribute::new(
+                    b"",
+                    &rest,
+                    IgnoreCause::OtherHeaderLines,
+                    None,
+                ));
+            }
+            value
+        }
     };
-    if let Some(rest) = rest {
-        ignored.push(IgnoredAttribute::new(
-            b"",
-            rest,
-            IgnoreCause::AfterLineFeed,
-            None,
-        ));
-    }
+    let line = line.as_slice();
 
     // ---- CookieParser::ParseAttributes ----
     let parsed = match parse(line, &mut ignored) {

@@ -12,7 +12,7 @@
 use serde::{Serialize, Serializer};
 
 /// The two engines the model predicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     Chromium,
@@ -146,7 +146,7 @@ reasons! {
         id: "EXCLUDE_AMBIGUOUS_SERIALIZATION",
         engine: Chromium,
         kind: Exclusion,
-        source: "net/cookies/cookie_inclusion_status.h EXCLUDE_AMBIGUOUS_SERIALIZATION (newest Chromium; enabled by the model's Policy::chromium_block_ambiguous_nameless)",
+        source: "net/cookies/cookie_inclusion_status.h EXCLUDE_AMBIGUOUS_SERIALIZATION (newest Chromium; Policy::chromium_block_ambiguous_nameless)",
         explanation: "The cookie has no name and its value contains `=` (`=a=b`). It would be sent back as `a=b` and could pass for a cookie named `a`.",
         fix: "Give the cookie a name.",
     },
@@ -344,7 +344,7 @@ reasons! {
         engine: Firefox,
         kind: Exclusion,
         source: "netwerk/cookie/CookiePrefixes.cpp CookiePrefixes::Check; netwerk/cookie/CookieValidation.cpp ValidateForHostInternal",
-        explanation: "The name starts with a cookie prefix (any letter case) whose rules the cookie breaks: `__Secure-` needs Secure from a potentially trustworthy URL; `__Host-` also needs `Path=/` and no domain cookie; `__Http-` needs Secure and HttpOnly. Firefox matches `__Host-` before `__Host-Http-`, so `__Host-Http-` gets the `__Host-` rules.",
+        explanation: "The name starts with a cookie prefix (any letter case) whose rules the cookie breaks: `__Secure-` needs Secure from a potentially trustworthy URL; `__Host-` also needs `Path=/` and no domain cookie; `__Http-` needs Secure and HttpOnly; `__Host-Http-` needs all of these.",
         fix: "Add the attributes the prefix demands (Secure, HttpOnly, Path=/, no Domain) and serve over HTTPS, or rename the cookie.",
     },
     FirefoxSecureButNonHttps => {

@@ -115,20 +115,37 @@ fn non_ascii_and_non_utf8_bytes_are_kept_as_bytes() {
 }
 
 #[test]
-fn nul_cr_or_lf_anywhere_rejects_the_line_in_chromium() {
-    for line in [&b"a=1\x00"[..], b"a=1; Path=/\r", b"a=1\nb=2"] {
-        rejected(
-            &on("localhost", line).chromium,
-            &[ReasonId::ChromiumDisallowedCharacter],
-        );
+fn a_nul_fails_the_response_in_both_engines() {
+    let v = on("localhost", b"a=1\x00");
+    for verdict in [&v.chromium, &v.firefox] {
+        assert_eq!(verdict.outcome, Outcome::ResponseFailed);
+        assert!(!verdict.stored && verdict.reasons.is_empty() && verdict.cookie.is_none());
     }
 }
 
 #[test]
-fn firefox_reads_a_header_value_up_to_a_line_feed() {
+fn a_line_feed_ends_the_header_value_in_both_engines() {
     let v = on("localhost", b"a=1\nb=2");
+    assert_eq!(name_value(&v.chromium), (&b"a"[..], &b"1"[..]));
     assert_eq!(name_value(&v.firefox), (&b"a"[..], &b"1"[..]));
-    assert_eq!(v.firefox.ignored[0].cause, IgnoreCause::AfterLineFeed);
+    assert_eq!(v.firefox.ignored[0].cause, IgnoreCause::OtherHeaderLines);
+    let v = on("localhost", b"a\nb=1");
+    assert_eq!(name_value(&v.chromium), (&b""[..], &b"a"[..]));
+    assert_eq!(name_value(&v.firefox), (&b"a"[..], &b""[..]));
+}
+
+#[test]
+fn a_lone_cr_ends_the_value_in_chromium_and_is_a_control_character_in_firefox() {
+    let v = on("localhost", b"v=a\rb");
+    assert_eq!(name_value(&v.chromium), (&b"v"[..], &b"a"[..]));
+    rejected(&v.firefox, &[ReasonId::FirefoxInvalidCharValue]);
+}
+
+#[test]
+fn a_folded_header_line_is_joined_with_a_space() {
+    let v = on("localhost", b"v=a\r\n b");
+    assert_eq!(name_value(&v.chromium).1, b"a b");
+    assert_eq!(name_value(&v.firefox).1, b"a b");
 }
 
 // ---- nameless and =-less lines ----
@@ -160,16 +177,19 @@ fn an_empty_line_or_bare_equals_has_no_content() {
 }
 
 #[test]
-fn an_ambiguous_nameless_value_is_rejected_when_chromium_blocks_it() {
-    let line = "=a=b";
-    assert_eq!(name_value(&at_localhost(line).chromium).1, b"a=b");
+fn an_ambiguous_nameless_value_is_rejected_by_both() {
+    for line in ["=a=b", " =a=b", "=="] {
+        let v = at_localhost(line);
+        rejected(&v.chromium, &[ReasonId::ChromiumAmbiguousSerialization]);
+        rejected(&v.firefox, &[ReasonId::FirefoxInvalidCharName]);
+    }
+    // Older Chromium stored it.
     let policy = Policy {
-        chromium_block_ambiguous_nameless: true,
+        chromium_block_ambiguous_nameless: false,
         ..Policy::default()
     };
-    let v = in_context(line, Context::SameSite, &policy);
-    rejected(&v.chromium, &[ReasonId::ChromiumAmbiguousSerialization]);
-    rejected(&v.firefox, &[ReasonId::FirefoxInvalidCharName]);
+    let v = in_context("=a=b", Context::SameSite, &policy);
+    assert_eq!(name_value(&v.chromium).1, b"a=b");
 }
 
 // ---- sizes ----
@@ -687,10 +707,11 @@ fn http_prefixes_need_httponly_where_each_engine_checks_it() {
     let v = at_localhost("__http-n=1; Secure; HttpOnly");
     stored(&v.chromium);
     stored(&v.firefox);
-    // Firefox matches __Host- first, so __Host-Http- needs no HttpOnly there.
-    let v = at_localhost("__Host-Http-n=1; Secure; Path=/");
-    rejected(&v.chromium, &[ReasonId::ChromiumInvalidPrefix]);
-    stored(&v.firefox);
+    for name in ["__Host-Http-", "__host-http-", "__HOST-HTTP-"] {
+        let v = at_localhost(&format!("{name}n=1; Secure; Path=/"));
+        rejected(&v.chromium, &[ReasonId::ChromiumInvalidPrefix]);
+        rejected(&v.firefox, &[ReasonId::FirefoxInvalidPrefix]);
+    }
     let v = at_localhost("__Host-Http-n=1; Secure; Path=/; HttpOnly");
     stored(&v.chromium);
     stored(&v.firefox);
@@ -1060,6 +1081,10 @@ fn every_reason_the_model_emits_is_in_the_table_with_its_engine_and_kind() {
                         !verdict.reasons.is_empty()
                     );
                     assert_eq!(verdict.stored, verdict.outcome == Outcome::Stored);
+                    assert_eq!(
+                        verdict.outcome == Outcome::ResponseFailed,
+                        line.contains(&0)
+                    );
                 }
             }
         }
@@ -1180,7 +1205,8 @@ mod no_panics {
                 prop_assert_eq!(verdict.stored, verdict.outcome == Outcome::Stored);
                 prop_assert_eq!(
                     verdict.reasons.is_empty(),
-                    matches!(verdict.outcome, Outcome::Stored | Outcome::Deleted)
+                    matches!(verdict.outcome, Outcome::Stored | Outcome::Deleted | Outcome::ResponseFailed)
+
                 );
                 prop_assert_eq!(verdict.cookie.is_some(), matches!(verdict.outcome, Outcome::Stored | Outcome::Deleted));
                 if let Some(cookie) = &verdict.cookie {
