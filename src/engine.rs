@@ -20,18 +20,26 @@
 //! a line without `=`, `=value`, which duplicate attribute wins, Max-Age `+5`,
 //! time zones in Expires, and more). Chromium's `ParsedCookie` and
 //! `CanonicalCookie::Create` are modelled in `chromium.rs`, Firefox's
-//! `CookieParser` and `CookieValidation` in `firefox.rs`, and the two date
-//! parsers in `dates.rs`. Each rule cites the engine source file and
-//! function it follows. The sources read were the `net/cookies` tree of a
+//! `CookieParser` and `CookieValidation` in `firefox.rs`, the two date
+//! parsers in `dates.rs`, and what each engine's HTTP/1.1 parser does with
+//! a CR, LF or NUL on the wire in `http.rs`. Each rule cites the engine
+//! source file and function it follows. The sources read were the `net/cookies` tree of a
 //! current Chromium fork (`cinagroup/CinaBrowser@b327869`, as in
 //! `shared/reviews/browser-rules-2026-11-29.md`) and a current Gecko
 //! (`marco-c/gecko-dev-comments-removed`: `netwerk/cookie`, the
 //! `network.cookie.*` defaults in `modules/libpref/init/StaticPrefList.yaml`,
-//! and NSPR's `prtime.c`).
+//! and NSPR's `prtime.c`). Where the recording (`tests/engine_truth.rs`)
+//! showed the installed browsers differ from those snapshots, the model
+//! follows the browsers and says so at the rule: Chromium 156 rejects
+//! `=a=b` (`EXCLUDE_AMBIGUOUS_SERIALIZATION`), Firefox 153 checks
+//! `__Host-Http-` before `__Host-`, and CR/LF/NUL never reach either
+//! cookie parser.
 //!
 //! # Lines are bytes
-//! [`evaluate`] takes `&[u8]`, exactly the bytes of the header value after
-//! `Set-Cookie:`. Text interfaces (the JSON API, the corpus files, the CLI)
+//! [`evaluate`] takes `&[u8]`: the bytes that follow `Set-Cookie:` on the
+//! wire. A CR or LF ends the header value there (a folded line joins it),
+//! and a NUL makes both engines fail the response
+//! ([`Outcome::ResponseFailed`]). Text interfaces (the JSON API, the corpus files, the CLI)
 //! carry a line as a string in the `\xNN` escape of [`bytes::escape`] and
 //! [`bytes::unescape`]: every byte outside `0x20..=0x7E`, and the backslash,
 //! is written `\xNN`; other characters are their UTF-8 bytes. Names, values
@@ -39,7 +47,8 @@
 //!
 //! # Engine settings modelled
 //! The default [`Policy`] is a fresh Chromium 156 profile as chromedriver
-//! starts it (third-party cookies blocked) and Firefox ESR 153's defaults
+//! starts it (third-party cookies blocked; `=a=b` refused) and Firefox ESR
+//! 153's defaults
 //! (`network.cookie.cookieBehavior` = 5, Total Cookie Protection;
 //! `valueless_cookie`, `block_nameless_with_equal_char`,
 //! `sameSite.noneRequiresSecure` and `CHIPS.enabled` on; `laxByDefault` and
@@ -82,8 +91,17 @@
 //!   warnings), the `Date` header's clock skew (both engines shift a
 //!   parsed Expires by it; the model assumes the server clock is right).
 //! - `EXCLUDE_UNKNOWN_ERROR` and the send-side reasons
-//!   (`EXCLUDE_NOT_ON_PATH`, `EXCLUDE_DOMAIN_MISMATCH` on send) are not
-//!   about storing a cookie.
+//!   (`EXCLUDE_NOT_ON_PATH`, `EXCLUDE_DOMAIN_MISMATCH` on send,
+//!   `WARN_SAMESITE_UNSPECIFIED_LAX_ALLOW_UNSAFE`, `WARN_PORT_MISMATCH`,
+//!   `WARN_SCHEME_MISMATCH`, the schemeful downgrade warnings) are not about
+//!   storing a cookie.
+//! - Chromium warnings that only repeat an exclusion the model reports
+//!   (`WARN_SAMESITE_UNSPECIFIED_CROSS_SITE_CONTEXT`,
+//!   `WARN_SAMESITE_NONE_INSECURE`) or an internal detail
+//!   (`WARN_TENTATIVELY_ALLOWING_SECURE_SOURCE_SCHEME`, which always comes
+//!   with `WARN_SECURE_ACCESS_GRANTED_NON_CRYPTOGRAPHIC` or
+//!   `EXCLUDE_SECURE_ONLY`), and `WARN_THIRD_PARTY_PHASEOUT`,
+//!   `WARN_SHADOWING_DOMAIN` (3PCD and the jar, not modelled).
 
 pub mod advice;
 pub mod bytes;

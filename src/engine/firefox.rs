@@ -483,8 +483,11 @@ pub(super) fn evaluate(
     }
 
     // Console warnings are only logged for a cookie that passed.
-    warnings.extend(verdict.ignored.iter().filter_map(|i| i.reason));
-    warnings.dedup();
+    for reason in verdict.ignored.iter().filter_map(|i| i.reason) {
+        if !warnings.contains(&reason) {
+            warnings.push(reason);
+        }
+    }
     verdict.warnings = warnings;
 
     let host_only = host.first() != Some(&b'.');
