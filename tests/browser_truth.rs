@@ -159,6 +159,108 @@ fn the_held_out_set_is_generated_from_the_corpus() {
     );
 }
 
+/// The responder sends a line's bytes untouched: control bytes, bytes that
+/// are not UTF-8 and a 4 KiB value.
+#[tokio::test]
+async fn the_responder_sends_the_line_byte_for_byte() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let responder = Responder::start().await;
+    let mut line = b"v=a\x01b\xff\t\x7f; Path=/".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 4096));
+    responder.register("t", line.clone());
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", responder.port()))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /p/q/r?case=t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let mut header = b"\r\nSet-Cookie: ".to_vec();
+    header.extend_from_slice(&line);
+    header.extend_from_slice(b"\r\n");
+    assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(
+        response.windows(header.len()).any(|w| w == header),
+        "the line is not in the response byte for byte"
+    );
+}
+
+/// A difference names the case, host, context, engine and field, the
+/// values in the file and in the browser; expiries differ by up to 5 s.
+#[test]
+fn a_difference_is_named_down_to_the_field() {
+    let result = |value: &str, expires_in: i64| -> recording::Result {
+        let seen = jar::Seen {
+            stored: Some(jar::Cookie {
+                name: "n".to_owned(),
+                value: value.to_owned(),
+                domain: "localhost".to_owned(),
+                host_only: true,
+                path: "/p/q".to_owned(),
+                secure: false,
+                http_only: false,
+                same_site: "unspecified".to_owned(),
+                expires_in: Some(expires_in),
+                partitioned: false,
+            }),
+            observable: jar::observable(true, jar::Exact::ALL),
+            load_failed: false,
+        };
+        recording::Result {
+            case: "plain".to_owned(),
+            set: Set::Corpus,
+            host: "localhost".to_owned(),
+            context: Context::SameSite,
+            chromium: seen.clone(),
+            firefox: seen,
+        }
+    };
+    let recorded = |results: Vec<recording::Result>| Recorded {
+        engines: BTreeMap::new(),
+        setter_path: responder::SETTER_PATH.to_owned(),
+        results,
+    };
+    let file = recorded(vec![result("1", 3600)]);
+    assert!(recording::differences(&file, &recorded(vec![result("1", 3604)])).is_empty());
+
+    let mut changed = result("1", 3600);
+    changed.firefox = result("2", 3610).firefox;
+    assert_eq!(
+        recording::differences(&file, &recorded(vec![changed])),
+        [
+            "case plain (corpus), host localhost, same-site, firefox: value: file \"1\" vs browser \"2\"",
+            "case plain (corpus), host localhost, same-site, firefox: expires_in: file Some(3600) vs browser \
+             Some(3610) (±5 s allowed)",
+        ]
+    );
+
+    let mut dropped = result("1", 3600);
+    dropped.chromium.stored = None;
+    let differences = recording::differences(&file, &recorded(vec![dropped]));
+    assert_eq!(differences.len(), 1);
+    assert!(
+        differences[0].starts_with(
+            "case plain (corpus), host localhost, same-site, chromium: stored: file {"
+        ),
+        "{differences:?}"
+    );
+    assert!(
+        differences[0].ends_with("} vs browser null"),
+        "{differences:?}"
+    );
+
+    let gone = recording::differences(&file, &recorded(Vec::new()));
+    assert_eq!(
+        gone,
+        [
+            "case plain (corpus), host localhost, same-site: in the file, but no longer a line to record"
+        ]
+    );
+}
+
 /// The readers see the whole jar: a cookie on another path, a partitioned
 /// cookie, and a cookie set across sites; and emptying the jar empties it.
 #[tokio::test]
@@ -274,7 +376,7 @@ async fn set_by_fetch(browser: &Browser, responder: &Responder, host: &str, line
 
 /// The recorder sets each line with a same-origin fetch (fast) instead of a
 /// navigation: on a sample of lines both give the same jar.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fetch_sets_what_a_navigation_sets() {
     let _turn = ONE_AT_A_TIME.lock().await;
     const SAMPLE: &[&str] = &[
@@ -310,39 +412,71 @@ async fn a_fetch_sets_what_a_navigation_sets() {
         "partitioned-insecure",
     ];
     let cases = corpus::read("cases.json");
+    let sample: Vec<&Case> = SAMPLE
+        .iter()
+        .map(|id| {
+            cases
+                .iter()
+                .find(|c| c.id == *id)
+                .unwrap_or_else(|| panic!("no case {id}"))
+        })
+        .collect();
     let responder = Responder::start().await;
-    let mut differences = Vec::new();
-    for kind in Kind::BOTH {
-        for host in ["localhost", hosts::NON_LOOPBACK] {
-            let mut recorder = Recorder::start(kind, &responder).await;
-            recorder.show(host).await;
-            for id in SAMPLE {
-                let case = cases
-                    .iter()
-                    .find(|c| c.id == *id)
-                    .unwrap_or_else(|| panic!("no case {id}"));
-                let mut seen = BTreeMap::new();
-                for by in [SetBy::Fetch, SetBy::Navigation] {
-                    let result = recorder
-                        .record(id, &case.bytes(), host, Context::SameSite, by)
-                        .await;
-                    seen.insert(format!("{by:?}"), result);
-                }
-                for difference in recording::compare(&seen["Fetch"], &seen["Navigation"]) {
-                    differences.push(format!(
-                        "{id} on {host} in {}: {difference} (file = fetch, browser = navigation)",
-                        kind.name()
-                    ));
-                }
-            }
-            recorder.close().await;
-        }
-    }
+    // The two engines at once: they wait on each other's round trips, not
+    // on the CPU.
+    let (chromium, firefox) = tokio::join!(
+        fetch_against_navigation(Kind::Chromium, &responder, &sample),
+        fetch_against_navigation(Kind::Firefox, &responder, &sample),
+    );
+    let differences = [chromium, firefox].concat();
     assert!(
         differences.is_empty(),
         "a fetch and a navigation set different cookies:\n{}",
         differences.join("\n")
     );
+}
+
+/// Each sample line set by a fetch and by a navigation, on a loopback host
+/// and on the non-loopback one: every difference between the two.
+async fn fetch_against_navigation(
+    kind: Kind,
+    responder: &Responder,
+    sample: &[&Case],
+) -> Vec<String> {
+    let mut differences = Vec::new();
+    for host in ["localhost", hosts::NON_LOOPBACK] {
+        let mut recorder = Recorder::start(kind, responder).await;
+        recorder.show(host).await;
+        for case in sample {
+            let by_fetch = recorder
+                .record(
+                    &case.id,
+                    &case.bytes(),
+                    host,
+                    Context::SameSite,
+                    SetBy::Fetch,
+                )
+                .await;
+            let by_navigation = recorder
+                .record(
+                    &case.id,
+                    &case.bytes(),
+                    host,
+                    Context::SameSite,
+                    SetBy::Navigation,
+                )
+                .await;
+            for difference in recording::compare(&by_fetch, &by_navigation) {
+                differences.push(format!(
+                    "{} on {host} in {}: {difference} (file = fetch, browser = navigation)",
+                    case.id,
+                    kind.name()
+                ));
+            }
+        }
+        recorder.close().await;
+    }
+    differences
 }
 
 /// Records every line in both engines and compares with recorded.json

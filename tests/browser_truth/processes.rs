@@ -18,7 +18,8 @@ pub(crate) const INSTALL_HINT: &str = "The browser-truth recorder drives Debian'
      COOKIE_LAB_GECKODRIVER to their paths.";
 
 /// Finds a program: `$variable` if set, else the first of `names` on PATH,
-/// in /usr/bin or in ~/.cargo/bin. Fails (never skips) when it is missing.
+/// in /usr/bin or in cargo's bin directory (where `cargo install` puts
+/// geckodriver). Fails (never skips) when it is missing.
 pub(crate) fn find_tool(variable: &str, names: &[&str]) -> PathBuf {
     if let Some(path) = std::env::var_os(variable) {
         let path = PathBuf::from(path);
@@ -32,6 +33,9 @@ pub(crate) fn find_tool(variable: &str, names: &[&str]) -> PathBuf {
     let dirs = std::env::var_os("PATH").unwrap_or_default();
     let mut candidates = std::env::split_paths(&dirs).collect::<Vec<_>>();
     candidates.push(PathBuf::from("/usr/bin"));
+    if let Some(cargo_home) = std::env::var_os("CARGO_HOME") {
+        candidates.push(PathBuf::from(cargo_home).join("bin"));
+    }
     if let Some(home) = std::env::var_os("HOME") {
         candidates.push(PathBuf::from(home).join(".cargo/bin"));
     }

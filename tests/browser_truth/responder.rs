@@ -100,6 +100,15 @@ async fn serve(
         buffer.drain(..head_end);
         let response = respond(&head, &lines);
         stream.write_all(&response).await?;
+        let close = head.lines().any(|l| {
+            l.split_once(':').is_some_and(|(name, value)| {
+                name.eq_ignore_ascii_case("connection")
+                    && value.trim().eq_ignore_ascii_case("close")
+            })
+        });
+        if close {
+            return Ok(());
+        }
     }
 }
 
