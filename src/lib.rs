@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod cookies;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod keys;
 pub mod lint;
