@@ -501,7 +501,11 @@ pub(super) fn evaluate(
     };
     let cookie = StoredCookie {
         name: name.to_vec(),
-        value: value.to_vec(),
+        // Measured, not read: Firefox 153 gives back a value's invalid UTF-8
+        // as U+FFFD while the name keeps its bytes (the recorder reads both
+        // from the Cookie header Firefox sends; tests/browser-truth). The
+        // size and character checks above saw the bytes as sent.
+        value: String::from_utf8_lossy(value).into_owned().into_bytes(),
         domain,
         host_only,
         path,

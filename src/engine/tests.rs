@@ -110,7 +110,8 @@ fn quotes_are_part_of_the_value() {
 fn non_ascii_and_non_utf8_bytes_are_kept_as_bytes() {
     let v = on("localhost", b"v=caf\xc3\xa9\xff");
     assert_eq!(name_value(&v.chromium).1, b"caf\xc3\xa9\xff");
-    assert_eq!(name_value(&v.firefox).1, b"caf\xc3\xa9\xff");
+    // Firefox keeps the valid UTF-8 and turns the stray byte into U+FFFD.
+    assert_eq!(name_value(&v.firefox).1, "café\u{fffd}".as_bytes());
     assert!(v.advice.contains(&advice::VALUE_NOT_COOKIE_OCTETS));
 }
 
@@ -882,7 +883,11 @@ fn setter_urls_are_validated_and_normalised() {
 fn verdicts_serialise_bytes_escaped_and_reasons_by_engine_id() {
     let v = on("localhost", b"v=a\tb\xff");
     let json = serde_json::to_value(&v).unwrap();
-    assert_eq!(json["firefox"]["cookie"]["value"], "a\\x09b\\xff");
+    assert_eq!(
+        json["chromium"]["reasons"][0],
+        "EXCLUDE_DISALLOWED_CHARACTER"
+    );
+    assert_eq!(json["firefox"]["cookie"]["value"], "a\\x09b\\xef\\xbf\\xbd");
     assert_eq!(
         json["chromium"]["reasons"][0],
         "EXCLUDE_DISALLOWED_CHARACTER"

@@ -17,6 +17,7 @@ mod basics;
 mod common;
 mod connections;
 mod demo_policy;
+mod engine_truth;
 mod hostile;
 mod inspector;
 mod json_api;

@@ -7,11 +7,6 @@
 //! Fields an engine's jar reader cannot see (its `observable` flags) are
 //! not compared; expiries may differ by `EXPIRY_TOLERANCE` seconds, since a
 //! recorded expiry is counted from when the browser set the line.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a panic is a failed test"
-)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
