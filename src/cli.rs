@@ -214,27 +214,52 @@ pub enum KeysAction {
 #[derive(Debug, Args)]
 pub struct LintArgs {
     /// The header, with or without "Set-Cookie:"; read from stdin (one per
-    /// line) when absent.
+    /// line) when absent. A byte may be written \xNN (a tab is \x09).
     pub set_cookie: Option<String>,
 
-    /// Host of the page that sets the cookie, for Domain and Secure checks.
-    /// Without it, Domain is only checked against the public suffix list.
-    #[arg(long)]
-    pub host: Option<String>,
+    /// The page that sets the cookie: its scheme, host and path decide
+    /// Domain, Secure and the default Path.
+    #[arg(long, default_value = "https://example.com/", value_name = "URL")]
+    pub url: String,
 
-    /// Scheme of the page that sets the cookie.
-    #[arg(long, value_enum, default_value_t = Scheme::Https)]
-    pub scheme: Scheme,
+    /// The engines whose verdicts are printed, and which decide the exit
+    /// status.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Both)]
+    pub engine: EngineChoice,
 
-    /// Print the findings as JSON (an array, one report per line of input).
+    /// Where the response that sets the cookie was loaded: same-site (a page
+    /// or a request of this site), cross-site-top-level (a link from another
+    /// site), or cross-site-iframe / -fetch / -image (embedded in a page of
+    /// another site).
+    #[arg(long, value_enum, default_value_t = LintContext::SameSite)]
+    pub context: LintContext,
+
+    /// Lint every Set-Cookie of a HAR file exported from browser dev tools,
+    /// each with its own URL and, from its page, its context.
+    #[arg(long, value_name = "FILE", conflicts_with = "set_cookie")]
+    pub har: Option<PathBuf>,
+
+    /// Print the reports as JSON (an array, one report per line of input).
     #[arg(long)]
     pub json: bool,
 }
 
+/// `--engine`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scheme {
-    Http,
-    Https,
+pub enum EngineChoice {
+    Chromium,
+    Firefox,
+    Both,
+}
+
+/// `--context`: the engine model's request contexts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintContext {
+    SameSite,
+    CrossSiteTopLevel,
+    CrossSiteIframe,
+    CrossSiteFetch,
+    CrossSiteImage,
 }
 
 #[cfg(test)]

@@ -1,25 +1,25 @@
-//! The linter on any text: nothing may panic, and a report names the line it
-//! read without line breaks.
+//! The engine model and the lint report on any bytes, from any host and in
+//! every context: nothing may panic, and the report names the line it read
+//! without line breaks.
 #![no_main]
 
-use cookie_lab::cookies::CookieContext;
-use cookie_lab::lint::{lint_line, render_text};
+use cookie_lab::engine::{Context, Scheme, SetterUrl};
+use cookie_lab::lint::lint;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
+    let (host, line) = match data.iter().position(|&b| b == 0xff) {
+        Some(i) => (String::from_utf8_lossy(&data[..i]).into_owned(), &data[i + 1..]),
+        None => ("example.com".to_owned(), data),
     };
-    let (host, line) = text.split_once('\u{0}').unwrap_or(("example.com", text));
     let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
-    for ctx in [
-        CookieContext::new(host, false),
-        CookieContext::new(host, true),
-        CookieContext::unknown_host(true),
-    ] {
-        if let Ok(report) = lint_line(line, &ctx, now) {
+    for scheme in [Scheme::Http, Scheme::Https] {
+        let Ok(setter) = SetterUrl::new(scheme, &host, "/p/q/r") else {
+            continue;
+        };
+        for context in Context::ALL {
+            let report = lint(line, &setter, context, now, true);
             assert!(!report.set_cookie.contains(['\r', '\n']));
-            let _ = render_text(&report);
         }
     }
 });

@@ -20,8 +20,9 @@ use utoipa_axum::routes;
 use crate::cookies::{
     CookieContext, CookieSpec, Finding, RequestCookies, SameSite, SetCookies, prepare,
 };
+use crate::engine::{Context, Scheme, SetterUrl, Subresource};
 use crate::error::{ApiError, ApiErrorBody};
-use crate::lint::{LintReport, lint_line};
+use crate::lint::{LintReport, line_bytes};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -273,29 +274,64 @@ enum SchemeName {
     Https,
 }
 
+/// The request context a lint judges the line in.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+enum LintContextName {
+    /// A page or request of the site itself.
+    #[default]
+    SameSite,
+    /// A link from another site.
+    CrossSiteTopLevel,
+    /// An iframe of this site in a page of another site.
+    CrossSiteIframe,
+    /// A fetch to this site from a page of another site.
+    CrossSiteFetch,
+    /// An image of this site in a page of another site.
+    CrossSiteImage,
+}
+
+impl From<LintContextName> for Context {
+    fn from(name: LintContextName) -> Self {
+        match name {
+            LintContextName::SameSite => Context::SameSite,
+            LintContextName::CrossSiteTopLevel => Context::CrossSiteTopLevel,
+            LintContextName::CrossSiteIframe => Context::CrossSiteSubresource(Subresource::Iframe),
+            LintContextName::CrossSiteFetch => Context::CrossSiteSubresource(Subresource::Fetch),
+            LintContextName::CrossSiteImage => Context::CrossSiteSubresource(Subresource::Image),
+        }
+    }
+}
+
 /// A `Set-Cookie` line and where it would be set.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LintRequest {
-    /// The header, with or without `Set-Cookie:`.
+    /// The header value, with or without `Set-Cookie:`. Bytes that are not
+    /// text (a tab, a control character, invalid UTF-8) are written `\xNN`.
     set_cookie: String,
     /// Host of the page that sets it; defaults to this request's host.
     host: Option<String>,
     /// Scheme of that page; defaults to this request's.
     scheme: Option<SchemeName>,
+    /// Path of that page (it decides the default Path); defaults to `/`.
+    path: Option<String>,
+    /// The request context; defaults to `same-site`.
+    #[serde(default)]
+    context: LintContextName,
 }
 
-/// Says what browsers do with a `Set-Cookie` header (the rules of
-/// `cookie-lab lint`). Sets nothing.
+/// What Chromium and Firefox each store for a `Set-Cookie` line (the engine
+/// model of `cookie-lab lint`). Sets nothing.
 #[utoipa::path(
     post,
     path = "/api/lint",
     tag = "cookies",
     request_body = LintRequest,
     responses(
-        (status = OK, description = "The verdict and every finding", body = LintReport),
+        (status = OK, description = "The overall verdict, and each engine's: whether it stores the cookie, the cookie as stored, the attributes it ignored, and its reasons", body = LintReport),
         (status = BAD_REQUEST, description = "The body is not valid JSON", body = ApiErrorBody),
-        (status = UNPROCESSABLE_ENTITY, description = "set_cookie is not a Set-Cookie line", body = ApiErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "set_cookie is not one Set-Cookie line, or the host or path is not one", body = ApiErrorBody),
     )
 )]
 async fn lint(
@@ -303,11 +339,23 @@ async fn lint(
     body: Result<Json<LintRequest>, JsonRejection>,
 ) -> Result<Json<LintReport>, ApiError> {
     let Json(request) = body?;
-    let https = request
-        .scheme
-        .map_or(ctx.https(), |s| matches!(s, SchemeName::Https));
-    let ctx = CookieContext::new(request.host.as_deref().unwrap_or(ctx.host()), https);
-    lint_line(&request.set_cookie, &ctx, OffsetDateTime::now_utc())
-        .map(Json)
-        .map_err(|err| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string()))
+    let unusable = |err: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err);
+    let scheme = match request.scheme {
+        Some(SchemeName::Https) => Scheme::Https,
+        Some(SchemeName::Http) => Scheme::Http,
+        None if ctx.https() => Scheme::Https,
+        None => Scheme::Http,
+    };
+    let url_given = request.host.is_some();
+    let host = request.host.as_deref().unwrap_or(ctx.host());
+    let path = request.path.as_deref().unwrap_or("/");
+    let setter = SetterUrl::new(scheme, host, path).map_err(|err| unusable(err.to_string()))?;
+    let line = line_bytes(&request.set_cookie).map_err(|err| unusable(err.to_string()))?;
+    Ok(Json(crate::lint::lint(
+        &line,
+        &setter,
+        request.context.into(),
+        OffsetDateTime::now_utc(),
+        url_given,
+    )))
 }

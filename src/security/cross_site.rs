@@ -121,7 +121,7 @@ fn host_without_port(host: &str) -> &str {
 
 /// A host's site: its registrable domain (eTLD+1 by the public suffix
 /// list), or the host itself for IP addresses and bare names.
-fn site(host: &str) -> String {
+pub(crate) fn site(host: &str) -> String {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     if host.parse::<std::net::IpAddr>().is_ok() {
         return host;

@@ -41,12 +41,12 @@ fn load(name: &str) -> Value {
 
 /// `{now+N}` / `{now-N}` replaced by that instant as an IMF-fixdate, as the
 /// recorder does (browser-truth-format.md).
-fn expand(line: &[u8]) -> Vec<u8> {
+fn expand_at(line: &[u8], now: OffsetDateTime) -> Vec<u8> {
     let mut out = Vec::with_capacity(line.len());
     let mut rest = line;
     while !rest.is_empty() {
         if let Some((seconds, used)) = placeholder(rest) {
-            let at = NOW + time::Duration::seconds(seconds);
+            let at = now + time::Duration::seconds(seconds);
             out.extend_from_slice(at.format(IMF_FIXDATE).unwrap().as_bytes());
             rest = &rest[used..];
         } else {
@@ -75,6 +75,10 @@ fn placeholder(text: &[u8]) -> Option<(i64, usize)> {
 
 /// Every case line by id, from both files, with its set.
 fn lines() -> BTreeMap<String, (String, Vec<u8>)> {
+    lines_at(NOW)
+}
+
+fn lines_at(now: OffsetDateTime) -> BTreeMap<String, (String, Vec<u8>)> {
     let mut out = BTreeMap::new();
     for (file, set) in [("cases.json", "corpus"), ("held-out.json", "held-out")] {
         let doc = load(file);
@@ -84,7 +88,7 @@ fn lines() -> BTreeMap<String, (String, Vec<u8>)> {
             let line = case["line"].as_str().expect("a line");
             let bytes = bytes::unescape(line).unwrap_or_else(|e| panic!("{id}: {e}"));
             assert!(
-                out.insert(id.clone(), (set.to_owned(), expand(&bytes)))
+                out.insert(id.clone(), (set.to_owned(), expand_at(&bytes, now)))
                     .is_none(),
                 "{id} twice"
             );
@@ -292,4 +296,75 @@ fn the_corpus_has_the_promised_size() {
     let held_out = lines.len() - corpus;
     assert!(corpus >= 250, "{corpus} corpus lines");
     assert!(held_out >= 50, "{held_out} held-out lines");
+}
+
+/// `POST /api/lint` on every held-out line (never in the corpus, never used
+/// to tune the model), from each recorded host: each engine's `stored`, and
+/// its cookie's name, value and path, are what that browser stored.
+#[tokio::test]
+async fn the_api_answers_what_the_browsers_stored_for_lines_outside_the_corpus() {
+    let app = crate::common::oneshot_app().await;
+    let recording = load("recorded.json");
+    let setter_path = recording["setter_path"].as_str().expect("a setter_path");
+    // The API judges at the real time, so placeholders are filled with it.
+    let lines = lines_at(OffsetDateTime::now_utc());
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for result in recording["results"].as_array().expect("results") {
+        if result["set"] != "held-out" || result["context"] != "same-site" {
+            continue;
+        }
+        let case = result["case"].as_str().expect("a case");
+        let host = result["host"].as_str().expect("a host");
+        let (_, line) = &lines[case];
+        let body = serde_json::json!({
+            "set_cookie": bytes::escape(line),
+            "host": host,
+            "scheme": "http",
+            "path": setter_path,
+        });
+        let response = app.post_json("/api/lint", &body).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{case}");
+        let report: Value = response.json().await.unwrap();
+        for engine in Engine::ALL {
+            let seen = &result[engine.name()];
+            let answer = &report["engines"][engine.name()];
+            let observable = |key: &str| seen["observable"][key].as_bool().unwrap_or(false);
+            let mut differences = Vec::new();
+            if answer["stored"].as_bool() != Some(!seen["stored"].is_null()) {
+                differences.push(format!(
+                    "stored: {} vs {}",
+                    seen["stored"], answer["stored"]
+                ));
+            } else if !seen["stored"].is_null() {
+                for (field, flag) in [
+                    ("name", "name_bytes"),
+                    ("value", "value_bytes"),
+                    ("path", "path_bytes"),
+                ] {
+                    if observable(flag) && seen["stored"][field] != answer["cookie"][field] {
+                        differences.push(format!(
+                            "{field}: browser {} vs API {}",
+                            seen["stored"][field], answer["cookie"][field]
+                        ));
+                    }
+                }
+            }
+            if !differences.is_empty() {
+                wrong.push(format!(
+                    "{case} on {host}, {}: {}",
+                    engine.name(),
+                    differences.join("; ")
+                ));
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 200, "{checked} held-out results checked");
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

@@ -323,7 +323,7 @@ async fn line_breaks_in_a_linted_header_are_unusable_input() {
         body["error"]
             .as_str()
             .unwrap()
-            .contains("spans several lines"),
+            .contains("holds a line break"),
         "{body}"
     );
 }

@@ -271,15 +271,13 @@ async fn same_site_is_read_in_any_case() {
 }
 
 #[tokio::test]
-async fn lint_reports_the_verdict_and_findings_and_sets_nothing() {
+async fn lint_reports_each_engines_verdict_and_sets_nothing() {
     let app = oneshot_app().await;
 
     let response = app
-        .send(
-            app.client
-                .post(app.url("/api/lint"))
-                .json(&json!({"set_cookie": "Set-Cookie: __Host-id=1; Path=/app"})),
-            true,
+        .post_json(
+            "/api/lint",
+            &json!({"set_cookie": "Set-Cookie: __Host-id=1; Path=/app", "host": "localhost"}),
         )
         .await;
 
@@ -288,52 +286,90 @@ async fn lint_reports_the_verdict_and_findings_and_sets_nothing() {
     let report: Value = response.json().await.unwrap();
     assert_eq!(report["set_cookie"], "__Host-id=1; Path=/app");
     assert_eq!(report["verdict"], "rejected");
-    let rules: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
-    assert_eq!(rules, ["host-prefix", "host-prefix"]);
+    assert_eq!(report["url"], "http://localhost/");
+    for (engine, reason) in [
+        ("chromium", "EXCLUDE_INVALID_PREFIX"),
+        ("firefox", "CookieRejectedInvalidPrefix"),
+    ] {
+        let verdict = &report["engines"][engine];
+        assert_eq!(verdict["stored"], false, "{engine}");
+        assert_eq!(verdict["outcome"], "rejected", "{engine}");
+        assert_eq!(verdict["reasons"][0]["id"], reason, "{engine}");
+        assert_eq!(verdict["reasons"][0]["drops_the_cookie"], true);
+        assert!(verdict["reasons"][0]["fix"].as_str().unwrap().len() > 10);
+    }
 }
 
 #[tokio::test]
-async fn lint_uses_the_given_host_and_scheme() {
+async fn lint_gives_each_engines_cookie_for_the_host_scheme_path_and_context_asked() {
     let app = &oneshot_app().await;
     let lint = |body: Value| async move {
         let response = app.post_json("/api/lint", &body).await;
+        assert_eq!(response.status(), StatusCode::OK, "{body}");
         response.json::<Value>().await.unwrap()
     };
 
-    let on_http =
+    let nameless =
+        lint(json!({"set_cookie": "novalue", "host": "localhost", "path": "/p/q/r"})).await;
+    let secure_http =
         lint(json!({"set_cookie": "id=1; Secure", "host": "example.com", "scheme": "http"})).await;
-    let on_https =
-        lint(json!({"set_cookie": "id=1; Secure", "host": "example.com", "scheme": "https"})).await;
-    let other_domain =
-        lint(json!({"set_cookie": "id=1; Domain=other.org", "host": "example.com"})).await;
+    let secure_https =
+        lint(json!({"set_cookie": "id=1; Secure; SameSite=Lax", "host": "example.com", "scheme": "https"}))
+            .await;
+    let tab = lint(json!({"set_cookie": "v=a\\x09b", "host": "localhost"})).await;
+    let embedded =
+        lint(json!({"set_cookie": "n=1", "host": "localhost", "context": "cross-site-iframe"}))
+            .await;
 
-    assert_eq!(on_http["findings"][0]["rule"], "secure-on-http");
-    assert_eq!(on_https["verdict"], "accepted");
-    assert_eq!(other_domain["findings"][0]["rule"], "domain-mismatch");
+    let cookie = |report: &Value, engine: &str| report["engines"][engine]["cookie"].clone();
+    assert_eq!(cookie(&nameless, "chromium")["name"], "");
+    assert_eq!(cookie(&nameless, "chromium")["value"], "novalue");
+    assert_eq!(cookie(&nameless, "chromium")["path"], "/p/q");
+    assert_eq!(cookie(&nameless, "firefox")["name"], "novalue");
+    assert_eq!(cookie(&nameless, "firefox")["value"], "");
+    assert_eq!(secure_http["verdict"], "rejected");
+    assert_eq!(
+        secure_http["engines"]["chromium"]["reasons"][0]["id"],
+        "EXCLUDE_SECURE_ONLY"
+    );
+    assert_eq!(secure_https["verdict"], "accepted");
+    assert_eq!(tab["engines"]["chromium"]["stored"], false);
+    assert_eq!(tab["engines"]["firefox"]["stored"], true);
+    assert_eq!(cookie(&tab, "firefox")["value"], "a\\x09b");
+    assert_eq!(embedded["engines"]["chromium"]["outcome"], "blocked");
+    assert_eq!(embedded["engines"]["firefox"]["stored"], true);
+    assert_eq!(cookie(&embedded, "firefox")["partitioned"], true);
+    assert_eq!(embedded["measured"], true);
 }
 
 #[tokio::test]
-async fn lint_refuses_what_is_not_a_set_cookie_line() {
+async fn lint_refuses_what_is_not_one_set_cookie_line() {
     let app = oneshot_app().await;
+    for (body, says) in [
+        (json!({"set_cookie": "  "}), "empty"),
+        (
+            json!({"set_cookie": "a=1", "path": "relative"}),
+            "does not start with /",
+        ),
+        (
+            json!({"set_cookie": "a=1", "host": "bad host"}),
+            "not a host name",
+        ),
+        (json!({"set_cookie": "a=\\xZZ"}), "\\x"),
+    ] {
+        let response = app.post_json("/api/lint", &body).await;
 
-    let response = app
-        .post_json("/api/lint", &json!({"set_cookie": "no pair here"}))
-        .await;
-
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body: Value = response.json().await.unwrap();
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("no name=value pair"),
-        "{body}"
-    );
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["error"].as_str().unwrap().contains(says),
+            "{body}: {error}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,10 +1,7 @@
 //! The inspector and its workbench in a real browser, and the rules checked
 //! against what Chromium really does with the same cookies.
 
-use cookie_lab::cookies::CookieContext;
-use cookie_lab::lint::{Verdict, lint_line};
-
-use crate::harness::{Browser, Deadline, Profile, WAIT, browser_test};
+use crate::harness::{Browser, Profile, browser_test};
 
 /// The "What it is" badge of the inspector row for `name`.
 async fn kind_of(b: &Browser, name: &str) -> String {
@@ -135,69 +132,6 @@ async fn the_inspector_names_the_login_cookie_and_a_tampered_copy() {
 
         let kind = kind_of(&b, "lab_session").await;
         assert!(kind.starts_with("login cookie · tampered"), "{kind}");
-    })
-    .await;
-}
-
-/// Cookies the rules judge, set from JavaScript so that nothing on the
-/// server stands between them and Chromium.
-const VERDICTS: [(&str, &str); 9] = [
-    ("plain=1; Path=/", "plain"),
-    ("none_insecure=1; SameSite=None; Path=/", "none_insecure"),
-    (
-        "none_secure=1; SameSite=None; Secure; Path=/",
-        "none_secure",
-    ),
-    ("__Secure-a=1; Path=/", "__Secure-a"),
-    ("__Secure-b=1; Secure; Path=/", "__Secure-b"),
-    ("__Host-c=1; Secure; Path=/x", "__Host-c"),
-    ("__Host-d=1; Secure; Path=/", "__Host-d"),
-    ("other_domain=1; Domain=example.com; Path=/", "other_domain"),
-    (
-        "partitioned_insecure=1; Partitioned; Path=/",
-        "partitioned_insecure",
-    ),
-];
-
-#[tokio::test]
-async fn what_the_rules_call_rejected_chromium_really_drops() {
-    browser_test(Profile::Normal, |b| async move {
-        b.goto("/").await;
-        let ctx = CookieContext::new("127.0.0.1", false);
-        let now = time::OffsetDateTime::now_utc();
-        for (line, name) in VERDICTS {
-            let verdict = lint_line(line, &ctx, now)
-                .expect("a Set-Cookie line")
-                .verdict;
-            b.script(&format!(
-                "document.cookie = {}; return null;",
-                serde_json::to_string(line).expect("json")
-            ))
-            .await;
-
-            let stored = b.cookie(name).await.is_some();
-
-            assert_eq!(
-                stored,
-                verdict != Verdict::Rejected,
-                "{line}: rules say {verdict:?}, Chromium stored={stored}"
-            );
-        }
-        let too_big = format!("big={}; Path=/", "x".repeat(4094));
-        let verdict = lint_line(&too_big, &ctx, now)
-            .expect("a Set-Cookie line")
-            .verdict;
-        b.script(&format!("document.cookie = '{too_big}'; return null;"))
-            .await;
-        assert_eq!(verdict, Verdict::Rejected);
-        let deadline = Deadline::after(WAIT / 10);
-        while !deadline.passed() {
-            deadline.tick().await;
-        }
-        assert!(
-            b.cookie("big").await.is_none(),
-            "Chromium drops a name+value over 4096 bytes"
-        );
     })
     .await;
 }

@@ -225,35 +225,128 @@ fn lint(args: &[&str], stdin: Option<&str>) -> (Option<i32>, String, String) {
 }
 
 #[test]
-fn lint_exits_1_naming_the_rule_when_a_browser_would_reject_the_cookie() {
-    let (code, stdout, _) = lint(&["Set-Cookie: __Host-id=1; Path=/app"], None);
+fn lint_exits_1_naming_each_engines_reason_when_an_engine_rejects_the_cookie() {
+    let (code, stdout, _) = lint(
+        &[
+            "--url",
+            "http://localhost/",
+            "Set-Cookie: __Host-id=1; Path=/app",
+        ],
+        None,
+    );
 
-    assert_eq!(code, Some(1));
-    assert!(stdout.contains("error   [host-prefix]"), "{stdout}");
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
-        stdout.contains("requires Path=/, got Path=/app"),
+        stdout.contains("Set-Cookie: __Host-id=1; Path=/app\n"),
         "{stdout}"
     );
-    assert!(stdout.contains("fix: Add Secure."), "{stdout}");
-    assert!(stdout.contains("rejected: 2 error(s)"), "{stdout}");
+    assert!(
+        stdout.contains("modelled: Chromium 156, Firefox ESR 153"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  chromium: rejects it\n"), "{stdout}");
+    assert!(stdout.contains("    EXCLUDE_INVALID_PREFIX: "), "{stdout}");
+    assert!(stdout.contains("  firefox: rejects it\n"), "{stdout}");
+    assert!(
+        stdout.contains("    CookieRejectedInvalidPrefix: "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("      fix: "), "{stdout}");
+    assert!(
+        stdout.contains("Firefox logs the reason in the web console"),
+        "{stdout}"
+    );
 }
 
 #[test]
-fn lint_exits_0_for_a_cookie_browsers_keep_even_with_warnings() {
+fn lint_exits_0_for_a_cookie_both_engines_keep_and_for_a_deletion() {
     let (code, stdout, _) = lint(&["id=1; Path=/; Secure; HttpOnly; SameSite=Lax"], None);
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(0), "{stdout}");
     assert!(
-        stdout.contains("ok: browsers store this cookie as sent"),
+        stdout.contains("  chromium, firefox: stores it\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok: both engines store this cookie as sent"),
         "{stdout}"
     );
 
-    let (code, stdout, _) = lint(&["session=1; Max-Age=99999999"], None);
+    let (code, stdout, _) = lint(&["session=1; Max-Age=99999999; Secure; SameSite=Lax"], None);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("(capped at 400 days)"), "{stdout}");
+    assert!(stdout.contains("[session-without-httponly]"), "{stdout}");
+
+    let (code, stdout, _) = lint(&["id=; Max-Age=0"], None);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("a deletion"), "{stdout}");
+}
+
+#[test]
+fn lint_selects_engines_and_shows_where_they_differ() {
+    let (code, stdout, _) = lint(&["--url", "http://localhost/p/q/r", "v=a\\x09b"], None);
+    assert_eq!(code, Some(1), "Chromium drops a tab in the value");
+    assert!(stdout.contains("  chromium: rejects it\n"), "{stdout}");
+    assert!(stdout.contains("  firefox: stores it\n"), "{stdout}");
+
+    let (code, stdout, _) = lint(
+        &[
+            "--engine",
+            "firefox",
+            "--url",
+            "http://localhost/",
+            "v=a\\x09b",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0), "Firefox alone stores it");
+    assert!(!stdout.contains("chromium"), "{stdout}");
+
+    let (code, stdout, _) = lint(&["--url", "http://localhost/p/q/r", "novalue"], None);
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("warning [lifetime-capped]"), "{stdout}");
     assert!(
-        stdout.contains("warning [session-without-httponly]"),
+        stdout.contains(r#"name "" value "novalue", domain localhost (host-only), path /p/q"#),
         "{stdout}"
     );
+    assert!(stdout.contains(r#"name "novalue" value """#), "{stdout}");
+}
+
+#[test]
+fn lint_judges_secure_domain_and_context_against_the_url() {
+    let (code, stdout, _) = lint(&["--url", "http://example.com/", "id=1; Secure"], None);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("EXCLUDE_SECURE_ONLY"), "{stdout}");
+
+    let (code, _, _) = lint(&["--url", "http://localhost/", "id=1; Secure"], None);
+    assert_eq!(code, Some(0), "localhost may set Secure cookies over http");
+
+    let (code, stdout, _) = lint(&["id=1; Domain=other.org"], None);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("EXCLUDE_DOMAIN_MISMATCH"), "{stdout}");
+    assert!(
+        stdout.contains("judged against https://example.com/"),
+        "without --url, a Domain finding says it depends on the host: {stdout}"
+    );
+
+    let (code, stdout, _) = lint(
+        &[
+            "--context",
+            "cross-site-iframe",
+            "--url",
+            "http://localhost/",
+            "n=1",
+        ],
+        None,
+    );
+    assert_eq!(
+        code,
+        Some(0),
+        "a third-party block is not an error: {stdout}"
+    );
+    assert!(
+        stdout.contains("chromium: blocks it (third-party cookie setting)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("firefox: stores it"), "{stdout}");
 }
 
 #[test]
@@ -262,34 +355,10 @@ fn lint_reads_stdin_one_header_per_line() {
 
     assert_eq!(code, Some(1));
     assert!(stdout.contains("Set-Cookie: a=1\n"), "{stdout}");
-    assert!(stdout.contains("[samesite-none-insecure]"), "{stdout}");
-}
-
-#[test]
-fn lint_judges_secure_and_domain_against_host_and_scheme() {
-    let (code, stdout, _) = lint(
-        &["--host", "example.com", "--scheme", "http", "id=1; Secure"],
-        None,
+    assert!(
+        stdout.contains("EXCLUDE_SAMESITE_NONE_INSECURE"),
+        "{stdout}"
     );
-    assert_eq!(code, Some(1));
-    assert!(stdout.contains("[secure-on-http]"), "{stdout}");
-
-    let (code, _, _) = lint(
-        &["--host", "localhost", "--scheme", "http", "id=1; Secure"],
-        None,
-    );
-    assert_eq!(code, Some(0), "localhost may set Secure cookies over http");
-
-    let (code, stdout, _) = lint(
-        &["--host", "www.example.com", "id=1; Domain=other.org"],
-        None,
-    );
-    assert_eq!(code, Some(1));
-    assert!(stdout.contains("[domain-mismatch]"), "{stdout}");
-
-    let (code, stdout, _) = lint(&["id=1; Domain=co.uk"], None);
-    assert_eq!(code, Some(1));
-    assert!(stdout.contains("[domain-public-suffix]"), "{stdout}");
 }
 
 #[test]
@@ -299,21 +368,80 @@ fn lint_json_is_machine_readable() {
     assert_eq!(code, Some(1));
     let reports: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(reports[0]["verdict"], "rejected");
-    assert_eq!(reports[0]["findings"][0]["rule"], "samesite-none-insecure");
-    assert_eq!(reports[0]["findings"][0]["severity"], "error");
+    assert_eq!(
+        reports[0]["engines"]["chromium"]["reasons"][0]["id"],
+        "EXCLUDE_SAMESITE_NONE_INSECURE"
+    );
+    assert_eq!(reports[0]["engines"]["firefox"]["stored"], false);
 }
 
 #[test]
 fn lint_exits_2_on_unusable_input() {
-    let (code, _, stderr) = lint(&["not a cookie"], None);
+    let (code, _, stderr) = lint(&["a=\\xZZ"], None);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("no name=value pair"), "{stderr}");
+    assert!(stderr.contains("\\x"), "{stderr}");
 
     let (code, _, stderr) = lint(&[], Some(""));
     assert_eq!(code, Some(2));
     assert!(stderr.contains("no Set-Cookie line given"), "{stderr}");
 
-    let (code, stdout, _) = lint(&["--json"], Some("a=1\nnope\n"));
+    let (code, _, stderr) = lint(&["--url", "ftp://example.com/", "a=1"], None);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("not ftp"), "{stderr}");
+
+    let (code, stdout, _) = lint(&["--json"], Some("a=1\na=\\x0\n"));
     assert_eq!(code, Some(2), "unusable input wins over a clean line");
     assert!(stdout.contains("\"error\""), "{stdout}");
+}
+
+#[test]
+fn lint_takes_a_har_with_each_lines_url_and_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("export.har");
+    std::fs::write(
+        &har,
+        r#"{"log": {"version": "1.2",
+          "pages": [{"id": "page_1", "title": "http://shop.localhost/cart"}],
+          "entries": [
+            {"pageref": "page_1", "_resourceType": "document",
+             "request": {"method": "GET", "url": "http://shop.localhost/cart"},
+             "response": {"status": 200, "headers": [
+                {"name": "content-type", "value": "text/html"},
+                {"name": "set-cookie", "value": "cart=1; Path=/; SameSite=Lax\n__Host-x=1; Path=/app"}]}},
+            {"pageref": "page_1", "_resourceType": "image",
+             "request": {"method": "GET", "url": "http://127.0.0.1/pixel.gif"},
+             "response": {"status": 200, "headers": [{"name": "Set-Cookie", "value": "track=1"}]}}
+          ]}}"#,
+    )
+    .unwrap();
+
+    let (code, stdout, _) = lint(&["--har", har.to_str().unwrap()], None);
+
+    assert_eq!(code, Some(1), "__Host-x breaks its prefix: {stdout}");
+    assert!(stdout.contains("Set-Cookie: cart=1; Path=/; SameSite=Lax\n  set by http://shop.localhost/cart (same-site)"), "{stdout}");
+    assert!(
+        stdout.contains("Set-Cookie: __Host-x=1; Path=/app\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("set by http://127.0.0.1/pixel.gif (cross-site-image)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("chromium: blocks it (third-party cookie setting)"),
+        "{stdout}"
+    );
+
+    std::fs::write(
+        &har,
+        r#"{"log": {"entries": [{"request": {"url": "https://a.example/"},
+            "response": {"headers": [{"name": "content-type", "value": "text/html"}]}}]}}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = lint(&["--har", har.to_str().unwrap()], None);
+    assert_eq!(code, Some(2), "nothing to lint is not 'all fine': {stdout}");
+    assert!(
+        stderr.contains("Export HAR (with sensitive data)"),
+        "{stderr}"
+    );
 }
