@@ -450,6 +450,12 @@ pub enum IgnoreCause {
 }
 
 impl IgnoreCause {
+    /// Ignored as intended: an Expires beside a valid Max-Age is there for
+    /// old browsers (Flask and cookie-lab write both), not a mistake.
+    pub fn is_harmless(self) -> bool {
+        self == IgnoreCause::Superseded
+    }
+
     pub fn explanation(self) -> &'static str {
         match self {
             IgnoreCause::TooLong => "Its value is longer than 1024 bytes, so it is ignored.",

@@ -84,7 +84,7 @@ impl PageError {
             None => Self {
                 details: refused
                     .errors()
-                    .map(|f| format!("{} ({}) — {}", f.message, f.rule, f.fix))
+                    .map(|f| format!("{} ({}) — {}", f.message, f.label(), f.fix))
                     .collect::<Vec<_>>()
                     .into_boxed_slice(),
                 ..Self::unprocessable(

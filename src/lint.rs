@@ -11,8 +11,8 @@ use thiserror::Error;
 use time::OffsetDateTime;
 
 use crate::engine::{
-    self, Advice, Context, Engine, Expiry, IgnoredAttribute, MODELLED_VERSIONS, Outcome, ReasonId,
-    ReasonKind, SameSite, SetterUrl, StoredCookie, Verdicts, bytes,
+    self, Advice, Context, Engine, Expiry, IgnoreCause, IgnoredAttribute, MODELLED_VERSIONS,
+    Outcome, ReasonId, ReasonKind, SameSite, SetterUrl, StoredCookie, Verdicts, bytes,
 };
 
 /// What the engines do with the cookie, overall.
@@ -139,6 +139,11 @@ pub struct IgnoredReport {
     /// The attribute as written, `\xNN`-escaped.
     pub attribute: String,
     pub value: String,
+    /// `too-long`, `unknown`, `overridden`, `invalid-value`, `unparsable`,
+    /// `superseded` (Expires beside a valid Max-Age), `not-absolute` or
+    /// `other-header-lines`.
+    #[schema(value_type = String)]
+    pub cause: IgnoreCause,
     pub explanation: &'static str,
     /// The warning the engine logs for it, if any.
     pub reason: Option<&'static str>,
@@ -293,7 +298,7 @@ fn overall(verdicts: &Verdicts) -> Verdict {
         Verdict::Deleted
     } else if [&verdicts.chromium, &verdicts.firefox]
         .iter()
-        .any(|v| !v.warnings.is_empty() || !v.ignored.is_empty())
+        .any(|v| !v.warnings.is_empty() || v.ignored.iter().any(|i| !i.cause.is_harmless()))
         || !verdicts.advice.is_empty()
     {
         Verdict::AcceptedWithWarnings
@@ -349,6 +354,7 @@ fn ignored_report(ignored: &IgnoredAttribute) -> IgnoredReport {
     IgnoredReport {
         attribute: bytes::escape(&ignored.name),
         value: bytes::escape(&ignored.value),
+        cause: ignored.cause,
         explanation: ignored.cause.explanation(),
         reason: ignored.reason.map(|r| r.meta().id),
     }

@@ -26,8 +26,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::cookies::Finding;
 use crate::cookies::login::LoginCookie;
-use crate::cookies::{Finding, Rule, Severity};
+use crate::engine::{ReasonId, ReasonKind};
 use crate::security::throttle::ThrottledBy;
 use crate::startup::connections::{Refusal, Timeout};
 use crate::state::AppState;
@@ -113,7 +114,7 @@ struct ReasonLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RuleLabels {
-    rule: &'static str,
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -161,7 +162,7 @@ impl Metrics {
         let cookies_refused = Family::<RuleLabels, Counter>::default();
         registry.register(
             "cookies_refused",
-            "Cookies not sent because a browser would drop them, by the rule that refused them",
+            "Cookies not sent because Chromium or Firefox would drop them, by the engine's reason",
             cookies_refused.clone(),
         );
         let logins = Counter::default();
@@ -215,11 +216,12 @@ impl Metrics {
         for reason in REJECTION_REASONS {
             drop(login_cookies_rejected.get_or_create(&ReasonLabels { reason }));
         }
-        for rule in Rule::ALL
-            .into_iter()
-            .filter(|r| r.severity() == Severity::Error)
+        for reason in ReasonId::ALL
+            .iter()
+            .map(|r| r.meta())
+            .filter(|meta| meta.kind == ReasonKind::Exclusion)
         {
-            drop(cookies_refused.get_or_create(&RuleLabels { rule: rule.id() }));
+            drop(cookies_refused.get_or_create(&RuleLabels { reason: reason.id }));
         }
         for by in ThrottledBy::ALL {
             drop(login_throttled.get_or_create(&ByLabels { by: by.label() }));
@@ -299,18 +301,16 @@ impl Metrics {
         }
     }
 
-    /// Counts a cookie refused by `cookies::prepare`, once per rule that
-    /// refused it (a cookie can break several).
+    /// Counts a cookie refused by `cookies::prepare`, once per engine
+    /// reason that refused it (a cookie can break several, in both engines).
     pub fn cookie_refused(&self, findings: &[Finding]) {
-        let mut counted: Vec<Rule> = Vec::new();
+        let mut counted: Vec<&'static str> = Vec::new();
         for finding in findings.iter().filter(|f| f.is_error()) {
-            if !counted.contains(&finding.rule) {
-                counted.push(finding.rule);
+            if !counted.contains(&finding.id) {
+                counted.push(finding.id);
                 self.0
                     .cookies_refused
-                    .get_or_create(&RuleLabels {
-                        rule: finding.rule.id(),
-                    })
+                    .get_or_create(&RuleLabels { reason: finding.id })
                     .inc();
             }
         }
@@ -417,14 +417,20 @@ mod tests {
                 "{text}"
             );
         }
+        assert!(text.contains(
+            "cookie_lab_cookies_refused_total{reason=\"EXCLUDE_SAMESITE_NONE_INSECURE\"} 0"
+        ));
+        assert!(text.contains(
+            "cookie_lab_cookies_refused_total{reason=\"CookieRejectedInvalidPrefix\"} 0"
+        ));
         assert!(
-            text.contains("cookie_lab_cookies_refused_total{rule=\"samesite-none-insecure\"} 0")
-        );
-        assert!(
-            !text.contains("rule=\"lifetime-capped\""),
+            !text.contains("reason=\"WARN_ATTRIBUTE_VALUE_EXCEEDS_MAX_SIZE\""),
             "warnings never refuse a cookie"
         );
-        assert!(text.contains("cookie_lab_build_info{version=\"0.1.0\",replica=\"web-1\"} 1"));
+        assert!(text.contains(&format!(
+            "cookie_lab_build_info{{version=\"{}\",replica=\"web-1\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        )));
         assert!(text.contains("cookie_lab_connections_refused_total{reason=\"per_client\"} 0"));
         assert!(text.contains("cookie_lab_connections_refused_total{reason=\"total\"} 0"));
         assert!(text.contains("cookie_lab_connections_timed_out_total{timeout=\"header_read\"} 0"));
@@ -434,22 +440,26 @@ mod tests {
     }
 
     #[test]
-    fn a_cookie_breaking_one_rule_twice_counts_once() {
+    fn a_cookie_refused_twice_for_one_reason_counts_once() {
         let metrics = Metrics::new(None);
-        let finding = |rule| Finding {
-            rule,
-            severity: Severity::Error,
+        let finding = |id| Finding {
+            id,
+            engine: None,
+            severity: crate::cookies::Severity::Error,
             message: String::new(),
             fix: String::new(),
         };
 
-        metrics.cookie_refused(&[finding(Rule::HostPrefix), finding(Rule::HostPrefix)]);
+        metrics.cookie_refused(&[
+            finding("EXCLUDE_INVALID_PREFIX"),
+            finding("EXCLUDE_INVALID_PREFIX"),
+        ]);
 
         assert!(
             metrics
                 .encode()
                 .unwrap()
-                .contains("cookie_lab_cookies_refused_total{rule=\"host-prefix\"} 1")
+                .contains("cookie_lab_cookies_refused_total{reason=\"EXCLUDE_INVALID_PREFIX\"} 1")
         );
     }
 

@@ -4,6 +4,8 @@
 use askama::Template;
 
 use crate::cookies::Finding;
+use crate::engine::{Engine, Outcome};
+use crate::lint::LintReport;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -155,15 +157,117 @@ pub enum WorkbenchOutcome {
     Sent {
         header: String,
         warnings: Vec<Finding>,
+        engines: Vec<EngineColumn>,
     },
     Refused {
         header: String,
         errors: Vec<Finding>,
         warnings: Vec<Finding>,
+        engines: Vec<EngineColumn>,
     },
     Invalid {
         problems: Vec<String>,
     },
+}
+
+/// One engine's column of the workbench's side-by-side verdict.
+pub struct EngineColumn {
+    /// `Chromium 156`, `Firefox ESR 153`.
+    pub engine: String,
+    /// `chromium` or `firefox`, for tests.
+    pub id: &'static str,
+    pub stored: bool,
+    /// What the engine does, in a few words.
+    pub outcome: &'static str,
+    /// The cookie as this engine stores it: (attribute, value).
+    pub rows: Vec<(&'static str, String)>,
+    /// The engine's reasons: (its id, what it means).
+    pub reasons: Vec<(&'static str, &'static str)>,
+}
+
+/// Each engine's verdict of `report`, as columns side by side.
+pub fn engine_columns(report: &LintReport) -> Vec<EngineColumn> {
+    [
+        (Engine::Chromium, "Chromium", report.modelled.chromium),
+        (Engine::Firefox, "Firefox", report.modelled.firefox),
+    ]
+    .into_iter()
+    .map(|(engine, name, version)| {
+        let verdict = report.engines.get(engine);
+        let mut rows = Vec::new();
+        if let Some(cookie) = verdict.cookie.as_ref().filter(|_| verdict.stored) {
+            let same_site = |s: &crate::engine::SameSite| {
+                serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            rows = vec![
+                ("Name", cookie.name.clone()),
+                ("Value", cookie.value.clone()),
+                (
+                    "Domain",
+                    if cookie.host_only {
+                        format!("{} (this host only)", cookie.domain)
+                    } else {
+                        format!("{} and its subdomains", cookie.domain)
+                    },
+                ),
+                ("Path", cookie.path.clone()),
+                (
+                    "Expires",
+                    if cookie.capped {
+                        format!("{} (capped at 400 days)", cookie.expires)
+                    } else {
+                        cookie.expires.clone()
+                    },
+                ),
+                ("Secure", yes_no(cookie.secure)),
+                ("HttpOnly", yes_no(cookie.http_only)),
+                (
+                    "SameSite",
+                    format!(
+                        "{} (acts as {})",
+                        same_site(&cookie.same_site),
+                        same_site(&cookie.effective_same_site)
+                    ),
+                ),
+                ("Partitioned", yes_no(cookie.partitioned)),
+            ];
+        }
+        let reasons = verdict
+            .reasons
+            .iter()
+            .chain(&verdict.warnings)
+            .map(|r| (r.id, r.explanation))
+            .chain(
+                verdict
+                    .ignored
+                    .iter()
+                    .filter(|i| !i.cause.is_harmless())
+                    .map(|i| (i.reason.unwrap_or("ignored"), i.explanation)),
+            )
+            .collect();
+        EngineColumn {
+            engine: format!("{name} {version}"),
+            id: engine.name(),
+            stored: verdict.stored,
+            outcome: match verdict.outcome {
+                Outcome::Stored => "stores it",
+                Outcome::Rejected => "drops it",
+                Outcome::Deleted => "deletes any cookie it matches",
+                Outcome::Blocked => "blocks it (third-party setting)",
+                Outcome::ResponseFailed => "fails the whole response",
+            },
+            rows,
+            reasons,
+        }
+    })
+    .collect()
+}
+
+fn yes_no(flag: bool) -> String {
+    if flag { "yes" } else { "no" }.to_owned()
 }
 
 /// `/inspect`.

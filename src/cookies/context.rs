@@ -5,6 +5,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 
+use crate::engine::{Context, Scheme, SetterUrl, SetterUrlError, Subresource};
 use crate::metrics::Metrics;
 
 /// Where a cookie is being set: the request's host and whether the page was
@@ -15,6 +16,11 @@ use crate::metrics::Metrics;
 pub struct CookieContext {
     host: String,
     https: bool,
+    /// The request's path: a cookie without a Path attribute gets its
+    /// directory.
+    path: String,
+    /// Where the request came from, as the engines tell contexts apart.
+    engine_context: Context,
     /// When the request came from another site (a link, a redirect, a form
     /// elsewhere), its path and query: demo cookies are then withheld, and
     /// the page offers this link to try again from this site.
@@ -42,6 +48,8 @@ impl CookieContext {
         Self {
             host: normalise_host(host),
             https,
+            path: "/".to_owned(),
+            engine_context: Context::SameSite,
             other_site_request: None,
             metrics: None,
         }
@@ -53,6 +61,8 @@ impl CookieContext {
         Self {
             host: String::new(),
             https,
+            path: "/".to_owned(),
+            engine_context: Context::SameSite,
             other_site_request: None,
             metrics: None,
         }
@@ -80,6 +90,36 @@ impl CookieContext {
 
     pub fn metrics(&self) -> Option<&Metrics> {
         self.metrics.as_ref()
+    }
+
+    /// The same context for a request to `path`, made in `context`.
+    pub fn for_request(mut self, path: &str, context: Context) -> Self {
+        path.clone_into(&mut self.path);
+        self.engine_context = context;
+        self
+    }
+
+    /// The request context the engines judge a cookie in.
+    pub fn engine_context(&self) -> Context {
+        self.engine_context
+    }
+
+    /// The page being answered, as the engines see the URL that sets a
+    /// cookie.
+    pub fn setter(&self) -> Result<SetterUrl, SetterUrlError> {
+        let scheme = if self.https {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
+        let bracketed;
+        let host = if self.host.contains(':') {
+            bracketed = format!("[{}]", self.host);
+            bracketed.as_str()
+        } else {
+            self.host.as_str()
+        };
+        SetterUrl::new(scheme, host, &self.path)
     }
 
     pub fn host_is_unknown(&self) -> bool {
@@ -110,6 +150,24 @@ impl CookieContext {
             return ip.is_loopback();
         }
         self.host == "localhost" || self.host.ends_with(".localhost")
+    }
+}
+
+/// The request's context from Fetch Metadata: a cross-site request is a
+/// top-level navigation or an embedded one by its destination. Without
+/// `Sec-Fetch-Site` (an old browser, curl) it is taken as same-site.
+fn request_context(headers: &axum::http::HeaderMap) -> Context {
+    let header = |name: &str| headers.get(name).map(axum::http::HeaderValue::as_bytes);
+    if header("sec-fetch-site") != Some(b"cross-site") {
+        return Context::SameSite;
+    }
+    match header("sec-fetch-dest") {
+        Some(b"document") => Context::CrossSiteTopLevel,
+        Some(b"iframe" | b"frame" | b"embed" | b"object") => {
+            Context::CrossSiteSubresource(Subresource::Iframe)
+        }
+        Some(b"image") => Context::CrossSiteSubresource(Subresource::Image),
+        _ => Context::CrossSiteSubresource(Subresource::Fetch),
     }
 }
 
@@ -145,7 +203,9 @@ where
             .extensions
             .get::<FromOtherSite>()
             .map(|from| from.target.clone());
+        let context = request_context(&parts.headers);
         Ok(Self::new(host, https)
+            .for_request(parts.uri.path(), context)
             .from_other_site_request(other_site)
             .with_metrics(Metrics::from_ref(state)))
     }
@@ -171,6 +231,53 @@ mod tests {
             CookieContext::new("example.com.", false).host(),
             "example.com"
         );
+    }
+
+    #[test]
+    fn fetch_metadata_gives_the_engines_context() {
+        let context = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = axum::http::HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, axum::http::HeaderValue::from_static(value));
+            }
+            request_context(&headers)
+        };
+        assert_eq!(context(&[]), Context::SameSite);
+        assert_eq!(
+            context(&[("sec-fetch-site", "same-site")]),
+            Context::SameSite
+        );
+        assert_eq!(
+            context(&[
+                ("sec-fetch-site", "cross-site"),
+                ("sec-fetch-dest", "document")
+            ]),
+            Context::CrossSiteTopLevel
+        );
+        assert_eq!(
+            context(&[
+                ("sec-fetch-site", "cross-site"),
+                ("sec-fetch-dest", "iframe")
+            ]),
+            Context::CrossSiteSubresource(Subresource::Iframe)
+        );
+        assert_eq!(
+            context(&[
+                ("sec-fetch-site", "cross-site"),
+                ("sec-fetch-dest", "empty")
+            ]),
+            Context::CrossSiteSubresource(Subresource::Fetch)
+        );
+    }
+
+    #[test]
+    fn the_setter_is_the_page_being_answered() {
+        let setter = CookieContext::new("[::1]:5000", false)
+            .for_request("/inspect", Context::SameSite)
+            .setter()
+            .unwrap();
+        assert_eq!((setter.host(), setter.path()), ("[::1]", "/inspect"));
+        assert!(CookieContext::new("bad host", true).setter().is_err());
     }
 
     #[test]

@@ -91,8 +91,9 @@ struct Pair {
 }
 
 impl RequestCookies {
-    /// Parses every `Cookie` header (HTTP/2 may split them). Pairs without a
-    /// name or without `=` are skipped; the rest are kept.
+    /// Parses every `Cookie` header (HTTP/2 may split them). Every pair is
+    /// kept, nameless ones included (a bare `value` has an empty name, as
+    /// Chromium sends it).
     pub fn from_headers(headers: &HeaderMap) -> Self {
         let mut text = String::new();
         let mut header_bytes = 0;
@@ -158,35 +159,45 @@ impl RequestCookies {
     }
 }
 
+/// Splits a Cookie header into pairs as Chromium writes them: `name=value`,
+/// and a bare `value` for a cookie with an empty name (Chromium stores and
+/// sends those; `=value` is read the same way). Written by hand because the
+/// cookie crate's parser refuses nameless pairs, which the inspector must
+/// show. Whitespace around names and values is trimmed; empty segments
+/// (`;;`, a lone `=`) are skipped.
 fn parse_pairs(text: &str) -> Vec<Pair> {
-    // Borrowed parsing: the crate's name and value are slices of `text`, so
-    // their offsets can be kept instead of copies.
-    let offset = |part: &str| part.as_ptr() as usize - text.as_ptr() as usize;
-    cookie::Cookie::split_parse(text)
-        .filter_map(Result::ok)
-        .filter_map(|c| {
-            let (name, value) = c.name_value();
-            // Always slices of `text` for a borrowed parse; checked rather
-            // than trusted, so a change in the crate can't misplace them.
-            let inside = |part: &str| {
-                text.as_bytes().as_ptr_range().contains(&part.as_ptr()) || part.is_empty()
+    let trim = |start: usize, end: usize| {
+        let part = &text[start..end];
+        let leading = part.len() - part.trim_start_matches([' ', '\t']).len();
+        let kept = part.trim_matches([' ', '\t']).len();
+        start + leading..start + leading + kept
+    };
+    let mut pairs = Vec::new();
+    let mut start = 0;
+    while start <= text.len() {
+        let end = memchr::memchr(b';', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
+        let segment = trim(start, end);
+        if !segment.is_empty() {
+            let (name, value) = match memchr::memchr(b'=', &text.as_bytes()[segment.clone()]) {
+                Some(at) => (
+                    trim(segment.start, segment.start + at),
+                    trim(segment.start + at + 1, segment.end),
+                ),
+                None => (segment.start..segment.start, segment),
             };
-            if !inside(name) || !inside(value) {
-                return None;
+            if name.is_empty() && value.is_empty() {
+                start = end + 1;
+                continue;
             }
-            let name_at = offset(name);
-            let value_at = if value.is_empty() {
-                name_at + name.len()
-            } else {
-                offset(value)
-            };
-            Some(Pair {
-                name: name_at..name_at + name.len(),
-                value: value_at..value_at + value.len(),
-                decoded: decode(value),
-            })
-        })
-        .collect()
+            pairs.push(Pair {
+                decoded: decode(&text[value.clone()]),
+                name,
+                value,
+            });
+        }
+        start = end + 1;
+    }
+    pairs
 }
 
 fn decode(raw: &str) -> Decoded {
@@ -245,12 +256,20 @@ mod tests {
     }
 
     #[test]
-    fn bad_pairs_are_skipped_and_the_rest_read() {
-        let cookies = read(&[b"novalue; =nameless; ;; a=1; b=; c=x=y"]);
+    fn nameless_pairs_are_kept_and_empty_segments_skipped() {
+        let cookies = read(&[b"novalue; =nameless; ;; = ; a=1; b=; c=x=y;\t d = 4 ;"]);
         assert_eq!(
             names_values(&cookies),
-            [("a", "1"), ("b", ""), ("c", "x=y")]
+            [
+                ("", "novalue"),
+                ("", "nameless"),
+                ("a", "1"),
+                ("b", ""),
+                ("c", "x=y"),
+                ("d", "4")
+            ]
         );
+        assert_eq!(cookies.get("").unwrap().value(), "novalue");
     }
 
     #[test]

@@ -4,9 +4,12 @@ use axum::response::{IntoResponseParts, ResponseParts};
 use time::OffsetDateTime;
 
 use super::context::CookieContext;
+use super::finding::{Finding, Severity};
+use super::gate;
 use super::reserved::{OwnCookie, Reserved, reserved};
-use super::rules::{self, Finding};
 use super::spec::CookieSpec;
+use crate::domain::CookieName;
+use crate::lint::LintReport;
 
 /// A cookie that passed the rules, ready to send. The only way to make one
 /// is [`prepare`], so nothing a browser would drop can reach [`SetCookies`].
@@ -17,6 +20,8 @@ pub struct PreparedCookie {
     /// bytes a wire value may hold, so it can't be read back from `header`.
     text: String,
     warnings: Vec<Finding>,
+    /// What each engine does with it.
+    report: Box<LintReport>,
 }
 
 impl PreparedCookie {
@@ -29,6 +34,11 @@ impl PreparedCookie {
     pub fn warnings(&self) -> &[Finding] {
         &self.warnings
     }
+
+    /// Each engine's verdict on it.
+    pub fn report(&self) -> &LintReport {
+        &self.report
+    }
 }
 
 /// Why a cookie was not sent.
@@ -38,6 +48,8 @@ pub enum Refused {
     Dropped {
         spec_name: String,
         findings: Vec<Finding>,
+        /// Each engine's verdict, when the cookie could be judged at all.
+        report: Option<Box<LintReport>>,
     },
     /// A browser would take it, but cookie-lab's own policy withholds it.
     Withheld { spec_name: String, policy: Withheld },
@@ -90,6 +102,14 @@ impl Refused {
         self.findings().iter().filter(|f| !f.is_error())
     }
 
+    /// Each engine's verdict, when the cookie was judged.
+    pub fn report(&self) -> Option<&LintReport> {
+        match self {
+            Self::Dropped { report, .. } => report.as_deref(),
+            Self::Withheld { .. } => None,
+        }
+    }
+
     /// The policy that withheld it, if it was withheld.
     pub fn withheld(&self) -> Option<&Withheld> {
         match self {
@@ -104,10 +124,12 @@ impl Refused {
         match self {
             Self::Dropped { .. } => {
                 let reasons: Vec<&str> = self.errors().map(|f| f.message.as_str()).collect();
-                format!(
-                    "cookie {name:?} was not set because a browser would reject it: {}",
-                    reasons.join(" ")
-                )
+                let why = if self.errors().any(|f| f.engine.is_some()) {
+                    "because a browser would reject it"
+                } else {
+                    "because it can't be sent as asked"
+                };
+                format!("cookie {name:?} was not set {why}: {}", reasons.join(" "))
             }
             Self::Withheld { policy, .. } => match policy {
                 Withheld::ReservedName(why) => format!(
@@ -164,16 +186,67 @@ pub fn prepare(
     check_and_build(spec, ctx, now)
 }
 
-/// [`prepare`] for a cookie cookie-lab's own code built: the browser rules
-/// still apply, the demo policy doesn't (the login cookie's name is
-/// reserved, and `/profile` reseals it on a navigation from anywhere).
+/// [`prepare`] for a cookie cookie-lab's own code built: the engines still
+/// judge it, the demo policy doesn't apply (the login cookie's name is
+/// reserved, and `/profile` reseals it on a navigation from anywhere). Its
+/// own policy does: cookie-lab's own cookies have RFC 6265 token names,
+/// which every server framework reads back.
 pub(in crate::cookies) fn prepare_own(
     spec: &CookieSpec,
     ctx: &CookieContext,
     now: OffsetDateTime,
     _own: OwnCookie,
 ) -> Result<PreparedCookie, Refused> {
+    if let Err(err) = CookieName::parse(&spec.name) {
+        return Err(Refused::Dropped {
+            spec_name: spec.name.clone(),
+            findings: vec![policy_error("own-name-not-token", err.to_string())],
+            report: None,
+        });
+    }
     check_and_build(spec, ctx, now)
+}
+
+/// An error of cookie-lab's own policy, not an engine's.
+fn policy_error(id: &'static str, message: String) -> Finding {
+    Finding {
+        id,
+        engine: None,
+        severity: Severity::Error,
+        message,
+        fix: "Change the cookie as the message says.".to_owned(),
+    }
+}
+
+/// Why the cookie asked for can't be written as one `Set-Cookie` line that
+/// means it: a `;` or `=` in the name, or a `;` in Path or Domain, would be
+/// read as the end of the name or the start of another attribute (the
+/// engines would store some other cookie), and a control character ends or
+/// corrupts the header. Values are percent-encoded, so they always can.
+fn unwritable(spec: &CookieSpec) -> Option<String> {
+    // A tab may be sent (what the engines make of it is theirs to say).
+    let control = |text: &str| text.chars().any(|c| c.is_ascii_control() && c != '\t');
+    if let Some(c) = spec.name.chars().find(|&c| c == ';' || c == '=') {
+        return Some(format!(
+            "the name {:?} holds {c:?}, which a Set-Cookie line reads as the end of the name: a browser would store another cookie than the one asked for",
+            spec.name
+        ));
+    }
+    if control(&spec.name) {
+        return Some(format!(
+            "the name {:?} holds a control character, which can't be sent in a header",
+            spec.name
+        ));
+    }
+    for (attribute, value) in [("Path", &spec.path), ("Domain", &spec.domain)] {
+        let Some(value) = value else { continue };
+        if value.contains(';') || control(value) {
+            return Some(format!(
+                "the {attribute} {value:?} holds a ';' or a control character, which would end the attribute (or the header) early and add attributes nobody asked for"
+            ));
+        }
+    }
+    None
 }
 
 fn check_and_build(
@@ -181,27 +254,52 @@ fn check_and_build(
     ctx: &CookieContext,
     now: OffsetDateTime,
 ) -> Result<PreparedCookie, Refused> {
-    let findings = rules::check(spec, ctx, now);
-    let refuse = |findings| Refused::Dropped {
-        spec_name: spec.name.clone(),
-        findings,
-    };
-    if findings.iter().any(Finding::is_error) {
-        if let Some(metrics) = ctx.metrics() {
-            metrics.cookie_refused(&findings);
-        }
-        return Err(refuse(findings));
+    if let Some(why) = unwritable(spec) {
+        return Err(Refused::Dropped {
+            spec_name: spec.name.clone(),
+            findings: vec![policy_error("cannot-be-written", why)],
+            report: None,
+        });
     }
-    // The rules rule out control characters, so this cannot fail; if it ever
-    // did, refusing is still the right answer.
+    let judgement = match gate::judge(spec, ctx, now) {
+        Ok(judgement) => judgement,
+        Err(gate::Unjudgeable(why)) => {
+            return Err(Refused::Dropped {
+                spec_name: spec.name.clone(),
+                findings: vec![policy_error("host-not-a-host", why)],
+                report: None,
+            });
+        }
+    };
+    if judgement.rejected() {
+        if let Some(metrics) = ctx.metrics() {
+            metrics.cookie_refused(&judgement.findings);
+        }
+        return Err(Refused::Dropped {
+            spec_name: spec.name.clone(),
+            findings: judgement.findings,
+            report: Some(judgement.report),
+        });
+    }
+    // An engine that accepts the line accepts no control character, and the
+    // value is percent-encoded, so this cannot fail; if it ever did,
+    // refusing is still the right answer.
     let text = spec.to_header_value(now);
     match HeaderValue::from_str(&text) {
         Ok(header) => Ok(PreparedCookie {
             header,
             text,
-            warnings: findings,
+            warnings: judgement.findings,
+            report: judgement.report,
         }),
-        Err(_) => Err(refuse(findings)),
+        Err(_) => Err(Refused::Dropped {
+            spec_name: spec.name.clone(),
+            findings: vec![policy_error(
+                "not-a-header",
+                "the Set-Cookie line can't be sent as an HTTP header".to_owned(),
+            )],
+            report: Some(judgement.report),
+        }),
     }
 }
 
@@ -276,7 +374,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::cookies::{Rule, SameSite};
+    use crate::cookies::SameSite;
 
     const NOW: OffsetDateTime = datetime!(2026-11-26 12:00:00 UTC);
 
@@ -286,8 +384,9 @@ mod tests {
 
     #[test]
     fn a_valid_cookie_is_prepared_with_its_exact_header() {
-        let prepared = prepare(&CookieSpec::new("userID", "a;b c"), &local(), NOW).unwrap();
-        assert_eq!(prepared.header(), "userID=a%3Bb%20c; Path=/");
+        let spec = CookieSpec::new("userID", "a;b c").same_site(SameSite::Lax);
+        let prepared = prepare(&spec, &local(), NOW).unwrap();
+        assert_eq!(prepared.header(), "userID=a%3Bb%20c; SameSite=Lax; Path=/");
         assert!(prepared.warnings().is_empty());
     }
 
@@ -295,8 +394,14 @@ mod tests {
     fn a_cookie_with_an_error_is_refused_with_the_reason() {
         let spec = CookieSpec::new("id", "1").same_site(SameSite::None);
         let refused = prepare(&spec, &local(), NOW).unwrap_err();
-        let errors: Vec<_> = refused.errors().map(|f| f.rule).collect();
-        assert_eq!(errors, [Rule::SameSiteNoneInsecure]);
+        let errors: Vec<_> = refused.errors().map(Finding::label).collect();
+        assert_eq!(
+            errors,
+            [
+                "chromium: EXCLUDE_SAMESITE_NONE_INSECURE",
+                "firefox: CookieRejectedNonRequiresSecure2"
+            ]
+        );
     }
 
     #[test]
@@ -339,7 +444,8 @@ mod tests {
     fn warnings_do_not_stop_a_cookie() {
         let spec = CookieSpec::new("session", "1");
         let prepared = prepare(&spec, &local(), NOW).unwrap();
-        assert_eq!(prepared.warnings()[0].rule, Rule::SessionWithoutHttpOnly);
+        let ids: Vec<_> = prepared.warnings().iter().map(|f| f.id).collect();
+        assert!(ids.contains(&"session-without-httponly"), "{ids:?}");
     }
 
     #[test]

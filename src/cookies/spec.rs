@@ -207,8 +207,16 @@ impl CookieSpec {
         cookie.set_secure(self.secure);
         cookie.set_http_only(self.http_only.then_some(true));
         cookie.set_same_site(self.same_site.map(cookie::SameSite::from));
-        cookie.set_partitioned(self.partitioned.then_some(true));
-        cookie.to_string()
+        // The crate also adds Secure to every Partitioned cookie. Asked for
+        // Partitioned without Secure, write it by hand, so the line is the
+        // cookie asked for (which the engines then reject, saying why).
+        let partitioned_by_hand = self.partitioned && !self.secure;
+        cookie.set_partitioned((self.partitioned && !partitioned_by_hand).then_some(true));
+        let mut text = cookie.to_string();
+        if partitioned_by_hand {
+            text.push_str("; Partitioned");
+        }
+        text
     }
 }
 

@@ -14,10 +14,10 @@ use time::macros::format_description;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use super::no_store;
+use crate::cookies::budget::{BROWSER_MAX_COOKIES_PER_SITE, WARN_COOKIE_COUNT, WARN_HEADER_BYTES};
 use crate::cookies::inspect::{CookieKind, InspectedCookie, inspect};
 use crate::cookies::login::LoginCookie;
 use crate::cookies::reserved::reserved;
-use crate::cookies::rules::{WARN_COOKIE_COUNT, WARN_HEADER_BYTES};
 use crate::cookies::{
     CookieContext, CookieSpec, NamePrefix, Refused, RequestCookies, SameSite, SetCookies,
     check_request, prepare,
@@ -26,10 +26,12 @@ use crate::domain::CookieName;
 use crate::error::{self, PageError};
 use crate::session::{check_inspected, store_unavailable};
 use crate::state::AppState;
-use crate::templates::{InspectPage, InspectRow, Page, Workbench, WorkbenchOutcome, format_utc};
+use crate::templates::{
+    InspectPage, InspectRow, Page, Workbench, WorkbenchOutcome, engine_columns, format_utc,
+};
 
 /// The most cookies the inspector lists: what Chromium keeps for one site.
-const MAX_ROWS: usize = crate::cookies::rules::BROWSER_MAX_COOKIES_PER_SITE;
+const MAX_ROWS: usize = BROWSER_MAX_COOKIES_PER_SITE;
 
 /// The paths a cookie visible at `/inspect` can have (without a Domain):
 /// a delete button removes the cookie at each.
@@ -99,6 +101,7 @@ async fn workbench(
             let outcome = WorkbenchOutcome::Sent {
                 header: cookie.header().to_owned(),
                 warnings: cookie.warnings().to_vec(),
+                engines: engine_columns(cookie.report()),
             };
             let html = page(&state, &received, echo, Some(outcome)).await;
             (SetCookies::one(cookie), html).into_response()
@@ -113,6 +116,7 @@ async fn workbench(
                     header: spec.to_header_value(now),
                     errors: refused.errors().cloned().collect(),
                     warnings: refused.warnings().cloned().collect(),
+                    engines: refused.report().map(engine_columns).unwrap_or_default(),
                 }
             };
             (

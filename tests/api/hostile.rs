@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{TestApp, oneshot_app, set_cookies, spawn_app};
+use crate::common::{TestApp, oneshot_app, set_cookies, spawn_app, the_set_cookie};
 
 const GET_PAGES: [&str; 10] = [
     "/",
@@ -171,7 +171,9 @@ async fn injection_through_the_user_id_form_is_encoded_into_the_value() {
 #[tokio::test]
 async fn injection_through_cookie_names_is_refused_everywhere() {
     let app = oneshot_app().await;
-    for name in ["a\r\nb", "a;b", "a b", "a=b", "a\"b", "a,b", ""] {
+    // A line break, `;` or `=` would end the name early (another cookie, or
+    // extra attributes); an empty name is one Firefox drops.
+    for name in ["a\r\nb", "a;b", "a=b", ""] {
         let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
 
         let delete = app.get(&format!("/cookies/delete?name={encoded}")).await;
@@ -201,6 +203,35 @@ async fn injection_through_cookie_names_is_refused_everywhere() {
                 "{route} with {name:?}"
             );
         }
+    }
+}
+
+/// Names outside RFC 6265's token grammar that both engines store (the
+/// browser-truth recording shows it) are set as asked, in one clean line,
+/// with advice that servers may not read them back.
+#[tokio::test]
+async fn names_both_engines_store_are_set_as_asked_with_advice() {
+    let app = oneshot_app().await;
+    for name in ["a b", "(x)", "a,b", "a@b"] {
+        let api_post = app
+            .post_json("/api/cookies", &json!({"name": name, "value": "1"}))
+            .await;
+
+        assert_eq!(api_post.status(), StatusCode::CREATED, "{name:?}");
+        assert_eq!(
+            the_set_cookie(&api_post),
+            format!("{name}=1; Path=/"),
+            "{name:?}"
+        );
+        let created: Value = api_post.json().await.unwrap();
+        assert!(
+            created["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["id"] == "name-not-token"),
+            "{name:?}: {created}"
+        );
     }
 }
 
@@ -242,30 +273,13 @@ async fn injection_through_values_is_percent_encoded_everywhere() {
 #[tokio::test]
 async fn injection_through_path_and_domain_is_refused() {
     let app = oneshot_app().await;
-    for (field, value, rule) in [
-        (
-            "path",
-            "/\r\nSet-Cookie: evil=1",
-            "attribute-invalid-character",
-        ),
-        (
-            "path",
-            "/; Domain=evil.example",
-            "attribute-invalid-character",
-        ),
-        ("path", "/x\0", "attribute-invalid-character"),
-        ("domain", "127.0.0.1; Secure", "attribute-invalid-character"),
-        (
-            "domain",
-            "127.0.0.1\r\nX-Evil: 1",
-            "attribute-invalid-character",
-        ),
-        ("domain", "evil.example", "domain-mismatch"),
-        (
-            "path",
-            &format!("/{}", "p".repeat(1024)),
-            "attribute-too-long",
-        ),
+    for (field, value, reason) in [
+        ("path", "/\r\nSet-Cookie: evil=1", "cannot-be-written"),
+        ("path", "/; Domain=evil.example", "cannot-be-written"),
+        ("path", "/x\0", "cannot-be-written"),
+        ("domain", "127.0.0.1; Secure", "cannot-be-written"),
+        ("domain", "127.0.0.1\r\nX-Evil: 1", "cannot-be-written"),
+        ("domain", "evil.example", "EXCLUDE_INVALID_DOMAIN"),
     ] {
         let workbench = app
             .post_form("/inspect", &[("name", "v"), ("value", "1"), (field, value)])
@@ -285,7 +299,7 @@ async fn injection_through_path_and_domain_is_refused() {
                 .text()
                 .await
                 .unwrap()
-                .contains(&format!("data-rule=\"{rule}\"")),
+                .contains(&format!("data-rule=\"{reason}\"")),
             "{field}={value:?}"
         );
         assert_eq!(
@@ -300,8 +314,39 @@ async fn injection_through_path_and_domain_is_refused() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|p| p["rule"] == rule),
+                .any(|p| p["id"] == reason),
             "{field}={value:?}: {body}"
+        );
+    }
+}
+
+/// Both engines ignore an attribute over 1024 bytes and keep the cookie
+/// (recorded in both): it is sent, and the warning says Path is ignored.
+#[tokio::test]
+async fn an_over_long_path_is_sent_with_a_warning_that_browsers_ignore_it() {
+    let app = oneshot_app().await;
+    let path = format!("/{}", "p".repeat(1024));
+
+    let api = app
+        .post_json(
+            "/api/cookies",
+            &json!({"name": "v", "value": "1", "path": path}),
+        )
+        .await;
+
+    assert_eq!(api.status(), StatusCode::CREATED);
+    let created: Value = api.json().await.unwrap();
+    let said: Vec<String> = created["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| format!("{}: {}", w["engine"], w["message"]))
+        .collect();
+    for engine in ["Chromium", "Firefox"] {
+        assert!(
+            said.iter()
+                .any(|w| w.contains(&format!("{engine} ignores Path"))),
+            "{said:?}"
         );
     }
 }
@@ -373,10 +418,14 @@ async fn garbage_bodies_and_queries_get_clear_errors_not_500s() {
         let response = request.send().await.unwrap();
 
         assert!(
-            response.status().is_client_error() || response.status().is_success(),
+            !response.status().is_server_error(),
             "{method} {path}: {}",
             response.status()
         );
+        if response.status().is_redirection() {
+            // `%FF` decodes to U+FFFD, a name both engines store.
+            continue;
+        }
         assert!(
             !response.text().await.unwrap().is_empty(),
             "{method} {path}: says why"

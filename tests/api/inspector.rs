@@ -105,7 +105,8 @@ async fn the_workbench_refuses_same_site_none_without_secure_and_says_why() {
     );
     let html = response.text().await.unwrap();
     assert!(html.contains("data-outcome=\"refused\""));
-    assert!(html.contains("data-rule=\"samesite-none-insecure\""));
+    assert!(html.contains("data-rule=\"EXCLUDE_SAMESITE_NONE_INSECURE\""));
+    assert!(html.contains("data-rule=\"CookieRejectedNonRequiresSecure2\""));
     assert!(html.contains("SameSite=None is only accepted together with Secure"));
     assert!(html.contains("Fix: Add Secure"));
     assert!(
@@ -262,4 +263,80 @@ async fn a_host_prefixed_cookie_is_deleted_at_the_root_only() {
         set_cookies(response.headers()),
         ["__Host-prefs=; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
     );
+}
+
+#[tokio::test]
+async fn the_workbench_shows_what_each_engine_stores_side_by_side() {
+    let app = oneshot_app().await;
+
+    // Both engines store a space in a name; only Firefox a tab in a value.
+    let page = app
+        .post_form(
+            "/inspect",
+            &[
+                ("name", "a b"),
+                ("value", "1"),
+                ("path", "/"),
+                ("same_site", "Lax"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-engine="chromium" data-stored="true""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"data-engine="firefox" data-stored="true""#),
+        "{html}"
+    );
+    assert!(html.contains("Chromium 156"), "{html}");
+    assert!(html.contains("Firefox ESR 153"), "{html}");
+
+    let page = app
+        .post_form(
+            "/inspect",
+            &[("name", "__Secure-x"), ("value", "1"), ("path", "/")],
+        )
+        .await;
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-engine="chromium" data-stored="false""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"data-engine="firefox" data-stored="false""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<code data-test="reason">EXCLUDE_INVALID_PREFIX</code>"#));
+    assert!(html.contains(r#"<code data-test="reason">CookieRejectedInvalidPrefix</code>"#));
+    assert!(
+        html.contains("Firefox logs why in its web console"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn the_inspector_shows_nameless_pairs_as_chromium_sends_them() {
+    let app = oneshot_app().await;
+
+    let html = app
+        .get_with_cookie("/inspect", "novalue; a=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        html.matches(r#"data-test="cookie-row""#).count(),
+        2,
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<em data-test="nameless">(no name)</em>"#),
+        "{html}"
+    );
+    assert!(html.contains("<code>novalue</code>"), "{html}");
 }

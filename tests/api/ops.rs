@@ -104,16 +104,24 @@ async fn metrics_count_refused_cookies_by_rule() {
     let refused = |rule: &str| {
         sample(
             &text,
-            &format!("cookie_lab_cookies_refused_total{{rule=\"{rule}\"}}"),
+            &format!("cookie_lab_cookies_refused_total{{reason=\"{rule}\"}}"),
         )
     };
-    assert_eq!(refused("samesite-none-insecure"), Some(1.0), "{text}");
     assert_eq!(
-        refused("host-prefix"),
+        refused("EXCLUDE_SAMESITE_NONE_INSECURE"),
         Some(1.0),
-        "one refused cookie, though it breaks the rule twice"
+        "{text}"
     );
-    assert_eq!(refused("too-large"), Some(0.0));
+    assert_eq!(refused("CookieRejectedNonRequiresSecure2"), Some(1.0));
+    assert_eq!(
+        refused("EXCLUDE_INVALID_PREFIX"),
+        Some(1.0),
+        "one refused cookie, though it breaks the prefix's rules twice"
+    );
+    assert_eq!(
+        refused("EXCLUDE_NAME_VALUE_PAIR_EXCEEDS_MAX_SIZE"),
+        Some(0.0)
+    );
 }
 
 #[tokio::test]
