@@ -90,7 +90,7 @@ impl PageError {
                 ..Self::unprocessable(
                     "The browser would drop this cookie",
                     format!(
-                        "cookie-lab did not send the cookie {:?}: a browser would reject it without a word, so it is refused here instead.",
+                        "cookie-lab did not send the cookie {:?}: the page that set it would never learn that a browser dropped it (only Firefox's web console and Chromium's DevTools say so), so it is refused here instead.",
                         refused.spec_name()
                     ),
                 )
