@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::engine::Context;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cookie-lab",
@@ -231,8 +233,8 @@ pub struct LintArgs {
     /// or a request of this site), cross-site-top-level (a link from another
     /// site), or cross-site-iframe / -fetch / -image (embedded in a page of
     /// another site).
-    #[arg(long, value_enum, default_value_t = LintContext::SameSite)]
-    pub context: LintContext,
+    #[arg(long, value_enum, default_value = "same-site")]
+    pub context: Context,
 
     /// Lint every Set-Cookie of a HAR file exported from browser dev tools,
     /// each with its own URL and, from its page, its context.
@@ -252,14 +254,15 @@ pub enum EngineChoice {
     Both,
 }
 
-/// `--context`: the engine model's request contexts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LintContext {
-    SameSite,
-    CrossSiteTopLevel,
-    CrossSiteIframe,
-    CrossSiteFetch,
-    CrossSiteImage,
+/// `--context` takes the engine model's context ids.
+impl ValueEnum for Context {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Context::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.id()))
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Validated settings for the server, built once from [`ServeArgs`].
 
+mod trusted_proxies;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,7 +10,8 @@ use thiserror::Error;
 
 use crate::cli::{LogFormat, ServeArgs};
 use crate::domain::Password;
-use crate::security::proxy::TrustedProxies;
+
+pub use self::trusted_proxies::TrustedProxies;
 
 /// Everything the server needs, checked. Secrets are redacted in `Debug`.
 #[derive(Clone)]
@@ -235,7 +238,8 @@ pub enum ConfigError {
 
 impl Config {
     pub const MIN_SESSION_TTL: time::Duration = time::Duration::minutes(1);
-    pub const MAX_SESSION_TTL: time::Duration = time::Duration::days(400);
+    pub const MAX_SESSION_TTL: time::Duration =
+        time::Duration::seconds(crate::engine::MAX_LIFETIME_SECONDS);
     /// Longer than any orchestrator waits between SIGTERM and SIGKILL.
     pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(600);
     /// Below a second, a slow but honest client (a phone on a bad network)

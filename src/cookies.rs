@@ -29,7 +29,7 @@ pub use encoding::{decode_value, encode_value, is_plain_cookie_value};
 pub use finding::{Finding, Severity};
 pub use incoming::{HIDDEN_VALUE, ReceivedCookie, RequestCookies};
 pub use outgoing::{
-    MAX_COOKIES_PER_RESPONSE, MAX_SET_COOKIE_BYTES, PreparedCookie, Refused, SetCookies, Withheld,
-    prepare,
+    CookiesRefused, MAX_COOKIES_PER_RESPONSE, MAX_SET_COOKIE_BYTES, PreparedCookie, Refused,
+    SetCookies, Withheld, policy, prepare,
 };
 pub use spec::{CookieSpec, NamePrefix, SameSite, SameSiteParseError};

@@ -108,13 +108,14 @@ pub mod bytes;
 mod chromium;
 mod dates;
 mod firefox;
+pub mod grammar;
 mod host;
 mod http;
 pub mod reasons;
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use time::{Duration, OffsetDateTime};
 
 pub use advice::Advice;
@@ -136,7 +137,7 @@ pub const MAX_NAME_VALUE_BYTES: usize = 4096;
 pub const MAX_ATTRIBUTE_VALUE_BYTES: usize = 1024;
 
 /// The scheme of the URL that sets the cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
     Http,
@@ -233,17 +234,31 @@ pub enum Subresource {
     Image,
 }
 
-/// The request context of the response that sets the cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The request context of the response that sets the cookie. Written as
+/// its [`id`](Context::id) everywhere (corpus, CLI, API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Context {
     /// A top-level page, or a subresource whose top-level page is on the
     /// same site.
+    #[default]
     SameSite,
     /// A top-level navigation that came from another site (a link from
     /// another site). Both engines set cookies here as on a same-site load.
     CrossSiteTopLevel,
     /// An iframe, fetch or image on this site inside a page on another site.
     CrossSiteSubresource(Subresource),
+}
+
+impl<'de> Deserialize<'de> for Context {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Context::from_id(&id).ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "unknown context {id:?}: one of {}",
+                Context::ids()
+            ))
+        })
+    }
 }
 
 impl Context {
@@ -268,6 +283,11 @@ impl Context {
 
     pub fn from_id(id: &str) -> Option<Context> {
         Context::ALL.into_iter().find(|c| c.id() == id)
+    }
+
+    /// Every id, for error messages and documentation.
+    pub fn ids() -> String {
+        Context::ALL.map(Context::id).join(", ")
     }
 
     /// Whether the engines see this response as third-party ("foreign").

@@ -1,30 +1,54 @@
-//! Errors of HTML routes: each becomes a page that says what went wrong and
-//! what to do, with a fitting status. Details of 5xx errors are logged once,
-//! here, and never shown.
+//! Every error answer, in one file: each status has one named constructor
+//! here, for pages ([`PageError`]) and for the JSON API ([`ApiError`]), and
+//! the extractors ([`PageForm`], [`PageQuery`], [`ApiJson`], [`ApiQuery`])
+//! whose rejections already are the right answer.
+//!
+//! Nothing here logs. The cause of a server-side failure travels in the
+//! response's extensions ([`FailureCause`]), and so do the reasons a cookie
+//! was refused ([`CookiesRefused`]): the layer that writes the request's
+//! one log line and counts its metrics reads them there.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::cookies::{Finding, Refused, Withheld};
+use crate::cookies::{CookiesRefused, Finding, Refused, Withheld};
+use crate::telemetry::FailureCause;
 use crate::templates::{ErrorPage, Page};
 
 /// An error page.
 #[derive(Debug, Clone)]
 pub struct PageError {
     pub status: StatusCode,
-    pub title: String,
+    pub title: &'static str,
     pub message: String,
     pub details: Box<[String]>,
     /// A link onwards: where, and its label.
     pub link: (Cow<'static, str>, &'static str),
+    /// What only some errors carry.
+    extras: Option<Box<Extras>>,
+}
+
+/// The parts of an error most errors don't have.
+#[derive(Debug, Clone, Default)]
+struct Extras {
     /// A button that posts to a route of this site.
-    pub action: Option<&'static PostAction>,
+    action: Option<&'static PostAction>,
+    /// Seconds, for `Retry-After`.
+    retry_after: Option<u64>,
+    /// `Cache-Control: no-store` (a page about a login).
+    no_store: bool,
+    cause: Option<String>,
+    refused: Option<CookiesRefused>,
 }
 
 /// A button on an error page that posts to a route of this site.
@@ -35,17 +59,33 @@ pub struct PostAction {
 }
 
 impl PageError {
-    pub fn new(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
-            title: title.into(),
+            title,
             message: message.into(),
             details: Box::default(),
             link: (Cow::Borrowed("/"), "Back to the start page"),
-            action: None,
+            extras: None,
         }
     }
 
+    fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.extras().cause = Some(cause.to_string());
+        self
+    }
+
+    fn retry_after(mut self, wait: Duration) -> Self {
+        self.extras().retry_after = Some(wait.as_secs().max(1));
+        self.extras().no_store = true;
+        self
+    }
+
+    /// 400: a query string or value that can't be read.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -54,10 +94,50 @@ impl PageError {
         )
     }
 
-    pub fn unprocessable(title: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, title, message)
+    /// 400, 413, 415 or 422: a form body that can't be read.
+    pub fn form_rejected(rejection: &FormRejection) -> Self {
+        Self::new(
+            rejection.status(),
+            "The form could not be read",
+            format!(
+                "{}. Go back and submit the form again.",
+                rejection.body_text()
+            ),
+        )
     }
 
+    /// 400: a query string that can't be read.
+    pub fn query_rejected(rejection: &QueryRejection) -> Self {
+        Self::bad_request(format!(
+            "The query string could not be read: {}.",
+            rejection.body_text()
+        ))
+    }
+
+    /// 401: the tutorial's error page for a wrong password; no cookie set.
+    pub fn wrong_password() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Login failed",
+            "The email or password is wrong. No cookie was set.",
+        )
+        .with_link("/login", "Try again")
+    }
+
+    /// 403: a state-changing request from another site; `why` says how the
+    /// browser told.
+    pub fn cross_site(method: &str, why: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Cross-site request refused",
+            format!(
+                "cookie-lab refused this {method} request because {why}. Only pages of this site may change its \
+                 cookies or log you in and out. If you submitted a form here, reload the page and try again."
+            ),
+        )
+    }
+
+    /// 404.
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -66,21 +146,26 @@ impl PageError {
         )
     }
 
-    /// A server fault: the cause goes to the log, the user gets a generic page.
-    pub fn internal(cause: impl fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
+    /// 421: a Host this server doesn't answer to (`--allowed-hosts`).
+    pub fn misdirected() -> Self {
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong on our side",
-            "The server hit an unexpected problem. Try again; if it keeps happening, the server log says why.",
+            StatusCode::MISDIRECTED_REQUEST,
+            "Wrong host name",
+            "This server doesn't answer to the host name in this request. Use the address you were given \
+             for cookie-lab.",
         )
+    }
+
+    /// 422: input that makes no sense here.
+    pub fn unprocessable(title: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, title, message)
     }
 
     /// A cookie that was not sent, and why: 422 when a browser would drop it
     /// or its name is reserved, 403 for a GET from another site (with a
     /// link to try again from this site).
     pub fn refused(refused: &Refused) -> Self {
-        match refused.withheld() {
+        let mut page = match refused.withheld() {
             None => Self {
                 details: refused
                     .errors()
@@ -90,7 +175,9 @@ impl PageError {
                 ..Self::unprocessable(
                     "The browser would drop this cookie",
                     format!(
-                        "cookie-lab did not send the cookie {:?}: the page that set it would never learn that a browser dropped it (only Firefox's web console and Chromium's DevTools say so), so it is refused here instead.",
+                        "cookie-lab did not send the cookie {:?}: the page that set it would never learn that a \
+                         browser dropped it (only Firefox's web console and Chromium's DevTools say so), so it \
+                         is refused here instead.",
                         refused.spec_name()
                     ),
                 )
@@ -107,7 +194,104 @@ impl PageError {
                 "Nothing was set",
                 format!("{}.", capitalise(&refused.reason())),
             ),
-        }
+        };
+        page.extras().refused = Some(refused.counted());
+        page
+    }
+
+    /// 429: too many wrong passwords; `whose` says whose (from your
+    /// address, for this email from your address).
+    pub fn too_many_attempts(wait: Duration, until: &str, whose: &str) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed logins",
+            format!(
+                "There were too many wrong passwords {whose} recently, so logins are paused. Try again in {} \
+                 seconds (at {until}).",
+                wait.as_secs().max(1)
+            ),
+        )
+        .with_link("/login", "Back to the login page")
+        .retry_after(wait)
+    }
+
+    /// 429: a right password, past `--login-rate`.
+    pub fn too_many_sessions(wait: Duration) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many logins",
+            format!(
+                "Your password was right, but there were too many new logins from your address or for this \
+                 email in the last minute, so no new session was made. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
+        )
+        .with_link("/login", "Back to the login page")
+        .retry_after(wait)
+    }
+
+    /// 431: more cookies than cookie-lab reads, with the way out.
+    pub fn cookie_header_too_large(bytes: usize, limit: usize, clear: &'static PostAction) -> Self {
+        let mut page = Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Too many cookies",
+            format!(
+                "Your browser sent {} KiB of cookies with this request; cookie-lab reads at most {} KiB. The \
+                 button below clears this site's cookies (you will be logged out); or clear them in your \
+                 browser's settings, then reload.",
+                bytes.div_ceil(1024),
+                limit / 1024
+            ),
+        );
+        page.extras().action = Some(clear);
+        page
+    }
+
+    /// 500: a server fault. The cause goes to the log line, the user gets a
+    /// generic page.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on our side",
+            "The server hit an unexpected problem. Try again; if it keeps happening, the server log says why.",
+        )
+        .with_cause(cause)
+    }
+
+    /// 503: the revocation store can't be reached, so nobody is let in.
+    pub fn store_unavailable(cause: impl fmt::Display) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Logins can't be checked right now",
+            "cookie-lab can't reach the store that records logged-out sessions, so it can't tell a live login \
+             from a logged-out one and lets nobody in for now. Try again in a minute.",
+        )
+        .with_cause(cause)
+    }
+
+    /// 503: the throttle's shared counters can't be reached, so no guess is
+    /// judged.
+    pub fn throttle_unavailable(cause: impl fmt::Display) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Logins can't be checked right now",
+            "cookie-lab can't reach the store that counts failed logins, which every replica shares, so it \
+             can't tell whether this login may be tried and lets nobody log in for now. Try again in a minute.",
+        )
+        .with_cause(cause)
+    }
+
+    /// 503: a logout that could not be recorded, and the truth that the
+    /// session still works.
+    pub fn logout_failed(cause: impl fmt::Display) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Logout failed: you are still logged in",
+            "cookie-lab couldn't record the logout, so your session is still active and a copy of your cookie \
+             would still work. Your browser keeps its cookie, so you can try again in a minute.",
+        )
+        .with_link("/profile", "Back to your profile")
+        .with_cause(cause)
     }
 
     pub fn with_link(mut self, href: impl Into<Cow<'static, str>>, label: &'static str) -> Self {
@@ -115,47 +299,47 @@ impl PageError {
         self
     }
 
-    /// Adds a button that posts to `href` on this site.
-    pub fn with_action(mut self, action: &'static PostAction) -> Self {
-        self.action = Some(action);
-        self
+    /// The button, if the page has one.
+    pub fn action(&self) -> Option<&'static PostAction> {
+        self.extras.as_ref().and_then(|e| e.action)
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let extras = self.extras.map(|e| *e).unwrap_or_default();
         let page = ErrorPage {
-            title: &self.title,
+            title: self.title,
             message: &self.message,
             details: &self.details,
             link_href: &self.link.0,
             link_label: self.link.1,
-            action: self.action.map(|a| (a.href, a.label)),
+            action: extras.action.map(|a| (a.href, a.label)),
         };
-        (self.status, Page(page)).into_response()
+        let mut response = (self.status, Page(page)).into_response();
+        finish(&mut response, extras);
+        response
     }
 }
 
-/// Unwraps a form body, or explains why it could not be read.
-pub fn form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
-    form.map(|Form(value)| value).map_err(|rejection| {
-        PageError::new(
-            rejection.status(),
-            "The form could not be read",
-            format!(
-                "{}. Go back and submit the form again.",
-                rejection.body_text()
-            ),
-        )
-    })
-}
-
-/// Explains a query string that could not be read.
-pub fn query_rejection(rejection: QueryRejection) -> PageError {
-    PageError::bad_request(format!(
-        "The query string could not be read: {}.",
-        rejection.body_text()
-    ))
+/// Adds what an error's extras ask for to its response.
+fn finish(response: &mut Response, extras: Extras) {
+    if let Some(seconds) = extras.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if extras.no_store {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Some(cause) = extras.cause {
+        response.extensions_mut().insert(FailureCause(cause));
+    }
+    if let Some(refused) = extras.refused {
+        response.extensions_mut().insert(refused);
+    }
 }
 
 /// Errors of `/api/*` routes: `{"error": "...", "problems": [...]}` with a
@@ -164,6 +348,7 @@ pub fn query_rejection(rejection: QueryRejection) -> PageError {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ApiErrorBody,
+    extras: Option<Box<Extras>>,
 }
 
 /// The JSON of every API error.
@@ -177,21 +362,28 @@ pub struct ApiErrorBody {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
+    fn new(status: StatusCode, error: impl Into<String>) -> Self {
         Self {
             status,
             body: ApiErrorBody {
                 error: error.into(),
                 problems: Vec::new(),
             },
+            extras: None,
         }
     }
 
+    /// 404.
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "no such API route; see /api/openapi.json",
         )
+    }
+
+    /// 422: input that is not what the route takes.
+    pub fn unprocessable(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, error)
     }
 
     /// A cookie that was not sent: 422 (403 for a GET from another site),
@@ -201,52 +393,48 @@ impl ApiError {
             Some(Withheld::CrossSite { .. }) => StatusCode::FORBIDDEN,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        let error = refused.reason();
-        Self {
-            status,
-            body: ApiErrorBody {
-                error,
-                problems: refused.findings().to_vec(),
-            },
-        }
+        let mut error = Self::new(status, refused.reason());
+        error.body.problems = refused.findings().to_vec();
+        error.extras = Some(Box::new(Extras {
+            refused: Some(refused.counted()),
+            ..Extras::default()
+        }));
+        error
     }
 
+    /// 500: the cause goes to the log line.
     pub fn internal(cause: impl fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(
+        let mut error = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal server error; the server log says why",
-        )
+        );
+        error.extras = Some(Box::new(Extras {
+            cause: Some(cause.to_string()),
+            ..Extras::default()
+        }));
+        error
+    }
+
+    /// The same error as a page would say it, for middleware that answers
+    /// before any route decides (a button becomes a sentence).
+    pub fn from_page(page: PageError) -> Self {
+        let mut extras = page.extras.map(|e| *e).unwrap_or_default();
+        let error = match extras.action.take() {
+            Some(action) => format!("{} ({}: POST {})", page.message, action.label, action.href),
+            None => page.message,
+        };
+        let mut api = Self::new(page.status, error);
+        api.extras = Some(Box::new(extras));
+        api
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        Self::new(
-            rejection.status(),
-            format!(
-                "the request body could not be read: {}",
-                rejection.body_text()
-            ),
-        )
-    }
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(rejection: QueryRejection) -> Self {
-        Self::new(
-            rejection.status(),
-            format!(
-                "the query string could not be read: {}",
-                rejection.body_text()
-            ),
-        )
+        let extras = self.extras.map(|e| *e).unwrap_or_default();
+        let mut response = (self.status, Json(self.body)).into_response();
+        finish(&mut response, extras);
+        response
     }
 }
 
@@ -254,13 +442,83 @@ impl From<QueryRejection> for ApiError {
 /// For middleware, which runs before any handler decides.
 pub fn error_response(path: &str, page: PageError) -> Response {
     if path.starts_with("/api/") {
-        let error = match page.action {
-            Some(action) => format!("{} ({}: POST {})", page.message, action.label, action.href),
-            None => page.message,
-        };
-        ApiError::new(page.status, error).into_response()
+        ApiError::from_page(page).into_response()
     } else {
         page.into_response()
+    }
+}
+
+/// A form body for a page route; a body that can't be read is already the
+/// error page that says why.
+pub struct PageForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Form::<T>::from_request(request, state)
+            .await
+            .map(|Form(value)| Self(value))
+            .map_err(|rejection| PageError::form_rejected(&rejection))
+    }
+}
+
+/// A query string for a page route.
+pub struct PageQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| PageError::query_rejected(&rejection))
+    }
+}
+
+/// A JSON body for an API route; one that can't be read is already the
+/// JSON error that says why (400, 415 or 422).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Json::<T>::from_request(request, state)
+            .await
+            .map(|Json(value)| Self(value))
+            .map_err(|rejection: JsonRejection| {
+                ApiError::new(
+                    rejection.status(),
+                    format!(
+                        "the request body could not be read: {}",
+                        rejection.body_text()
+                    ),
+                )
+            })
+    }
+}
+
+/// A query string for an API route.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::new(
+                    rejection.status(),
+                    format!(
+                        "the query string could not be read: {}",
+                        rejection.body_text()
+                    ),
+                )
+            })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Metrics for Prometheus at `/metrics` (the OpenMetrics text format, which
 //! Prometheus reads): requests by route and status, latency, login cookies
-//! refused by reason, cookies refused by lint rule, logins, failures and
+//! refused by reason, cookies refused by engine reason or policy, logins, failures and
 //! throttles, and connections: open, refused at a cap, timed out.
 //!
 //! One [`Metrics`] per server (in [`crate::state::AppState`]), so servers in
@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRef, MatchedPath};
+use axum::extract::MatchedPath;
 use axum::http::Method;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -26,14 +26,17 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::cookies::Finding;
 use crate::cookies::login::LoginCookie;
+use crate::cookies::{CookiesRefused, policy};
 use crate::engine::{ReasonId, ReasonKind};
 use crate::security::throttle::ThrottledBy;
-use crate::startup::connections::{Refusal, Timeout};
-use crate::state::AppState;
 pub use histogram::LatencyHistogram;
 pub use layer::RecordLayer;
+
+/// Why a connection is refused past a cap: its client's share, or all.
+pub const CONNECTION_REFUSALS: [&str; 2] = ["per_client", "total"];
+/// Which timeout closed a connection.
+pub const CONNECTION_TIMEOUTS: [&str; 2] = ["header_read", "keep_alive"];
 
 /// The `Content-Type` of `/metrics`.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -162,7 +165,7 @@ impl Metrics {
         let cookies_refused = Family::<RuleLabels, Counter>::default();
         registry.register(
             "cookies_refused",
-            "Cookies not sent because Chromium or Firefox would drop them, by the engine's reason",
+            "Cookies not sent, by the engine's reason Chromium or Firefox would drop them for, or cookie-lab's policy",
             cookies_refused.clone(),
         );
         let logins = Counter::default();
@@ -223,18 +226,17 @@ impl Metrics {
         {
             drop(cookies_refused.get_or_create(&RuleLabels { reason: reason.id }));
         }
+        for reason in policy::ALL {
+            drop(cookies_refused.get_or_create(&RuleLabels { reason }));
+        }
         for by in ThrottledBy::ALL {
             drop(login_throttled.get_or_create(&ByLabels { by: by.label() }));
         }
-        for refusal in Refusal::ALL {
-            drop(connections_refused.get_or_create(&ReasonLabels {
-                reason: refusal.label(),
-            }));
+        for reason in CONNECTION_REFUSALS {
+            drop(connections_refused.get_or_create(&ReasonLabels { reason }));
         }
-        for timeout in Timeout::ALL {
-            drop(connections_timed_out.get_or_create(&TimeoutLabels {
-                timeout: timeout.label(),
-            }));
+        for timeout in CONNECTION_TIMEOUTS {
+            drop(connections_timed_out.get_or_create(&TimeoutLabels { timeout }));
         }
 
         Self(Arc::new(Inner {
@@ -301,18 +303,15 @@ impl Metrics {
         }
     }
 
-    /// Counts a cookie refused by `cookies::prepare`, once per engine
-    /// reason that refused it (a cookie can break several, in both engines).
-    pub fn cookie_refused(&self, findings: &[Finding]) {
-        let mut counted: Vec<&'static str> = Vec::new();
-        for finding in findings.iter().filter(|f| f.is_error()) {
-            if !counted.contains(&finding.id) {
-                counted.push(finding.id);
-                self.0
-                    .cookies_refused
-                    .get_or_create(&RuleLabels { reason: finding.id })
-                    .inc();
-            }
+    /// Counts a cookie that was not sent, once per engine reason or
+    /// cookie-lab policy that refused it (a cookie can break several, in
+    /// both engines).
+    pub fn cookie_refused(&self, refused: &CookiesRefused) {
+        for &reason in &refused.0 {
+            self.0
+                .cookies_refused
+                .get_or_create(&RuleLabels { reason })
+                .inc();
         }
     }
 
@@ -348,21 +347,19 @@ impl Metrics {
         self.0.connections_open.get()
     }
 
-    pub fn connection_refused(&self, refusal: Refusal) {
+    /// A connection refused past a cap; `reason` is `per_client` or `total`.
+    pub fn connection_refused(&self, reason: &'static str) {
         self.0
             .connections_refused
-            .get_or_create(&ReasonLabels {
-                reason: refusal.label(),
-            })
+            .get_or_create(&ReasonLabels { reason })
             .inc();
     }
 
-    pub fn connection_timed_out(&self, timeout: Timeout) {
+    /// A connection closed by a timeout: `header_read` or `keep_alive`.
+    pub fn connection_timed_out(&self, timeout: &'static str) {
         self.0
             .connections_timed_out
-            .get_or_create(&TimeoutLabels {
-                timeout: timeout.label(),
-            })
+            .get_or_create(&TimeoutLabels { timeout })
             .inc();
     }
 
@@ -377,12 +374,6 @@ impl Metrics {
 impl fmt::Debug for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Metrics")
-    }
-}
-
-impl FromRef<AppState> for Metrics {
-    fn from_ref(state: &AppState) -> Self {
-        state.metrics.clone()
     }
 }
 
@@ -440,27 +431,19 @@ mod tests {
     }
 
     #[test]
-    fn a_cookie_refused_twice_for_one_reason_counts_once() {
+    fn each_reason_a_cookie_was_refused_for_counts_once() {
         let metrics = Metrics::new(None);
-        let finding = |id| Finding {
-            id,
-            engine: None,
-            severity: crate::cookies::Severity::Error,
-            message: String::new(),
-            fix: String::new(),
-        };
 
-        metrics.cookie_refused(&[
-            finding("EXCLUDE_INVALID_PREFIX"),
-            finding("EXCLUDE_INVALID_PREFIX"),
-        ]);
+        metrics.cookie_refused(&CookiesRefused(vec![
+            "EXCLUDE_INVALID_PREFIX",
+            "cross-site",
+        ]));
 
+        let text = metrics.encode().unwrap();
         assert!(
-            metrics
-                .encode()
-                .unwrap()
-                .contains("cookie_lab_cookies_refused_total{reason=\"EXCLUDE_INVALID_PREFIX\"} 1")
+            text.contains("cookie_lab_cookies_refused_total{reason=\"EXCLUDE_INVALID_PREFIX\"} 1")
         );
+        assert!(text.contains("cookie_lab_cookies_refused_total{reason=\"cross-site\"} 1"));
     }
 
     #[test]

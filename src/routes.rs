@@ -4,6 +4,7 @@ mod api;
 mod assets;
 mod basics;
 mod client;
+mod guard;
 mod health;
 mod inspector;
 mod login;
@@ -21,7 +22,6 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::PageError;
 use crate::metrics::RecordLayer;
-use crate::security;
 use crate::state::AppState;
 
 /// Form bodies larger than this get a 413: every form here is tiny, and the
@@ -83,7 +83,7 @@ pub fn app(state: AppState) -> Router {
                     StatusCode::REQUEST_TIMEOUT,
                     REQUEST_TIMEOUT,
                 ))
-                .layer(from_fn_with_state(state.clone(), security::guard))
+                .layer(from_fn_with_state(state.clone(), guard::guard))
                 .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
         )
         .with_state(state)

@@ -1,13 +1,11 @@
 //! The request's login: the sealed cookie, opened, and checked against the
 //! revocation store.
 
-use axum::http::StatusCode;
 use time::OffsetDateTime;
 
 use crate::cookies::RequestCookies;
 use crate::cookies::inspect::{CookieKind, InspectedCookie};
 use crate::cookies::login::{self, LoginClaims, LoginCookie};
-use crate::error::PageError;
 use crate::revocation::RevocationError;
 use crate::state::AppState;
 
@@ -132,28 +130,4 @@ pub async fn revoke_all(state: &AppState, sessions: &[LoginClaims]) -> Result<()
     let entries: Vec<(&str, OffsetDateTime)> =
         sessions.iter().map(|c| (c.sid.as_str(), c.exp)).collect();
     state.revocations.revoke_many(&entries).await
-}
-
-/// The page for "can't check logins right now": 503, and nobody let in.
-pub fn store_unavailable(err: &RevocationError) -> PageError {
-    tracing::error!(error = %err, "revocation store unavailable: refusing to check logins");
-    PageError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Logins can't be checked right now",
-        "cookie-lab can't reach the store that records logged-out sessions, so it can't tell a live login \
-         from a logged-out one and lets nobody in for now. Try again in a minute.",
-    )
-}
-
-/// The page for a logout that could not be recorded: 503, and the truth
-/// that the session still works.
-pub fn logout_failed(err: &RevocationError) -> PageError {
-    tracing::error!(error = %err, "revocation store unavailable: logout not recorded");
-    PageError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Logout failed: you are still logged in",
-        "cookie-lab couldn't record the logout, so your session is still active and a copy of your cookie \
-         would still work. Your browser keeps its cookie, so you can try again in a minute.",
-    )
-    .with_link("/profile", "Back to your profile")
 }

@@ -1,3 +1,4 @@
+use axum::extract::FromRef;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -49,5 +50,11 @@ impl Deref for AppState {
 
     fn deref(&self) -> &Self::Target {
         &self.0
+    }
+}
+
+impl FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
     }
 }

@@ -119,3 +119,30 @@ where
         LogFormat::Json => builder.json().flatten_event(true).try_init().is_ok(),
     }
 }
+
+/// Why a request failed on the server's side, carried in the response's
+/// extensions to its log line; never shown to the user.
+#[derive(Debug, Clone)]
+pub struct FailureCause(pub String);
+
+/// A request's one log line. The route template, never the raw path: some
+/// paths carry cookie values (`/api/cookies/set/{name}/{value}`). `cause`
+/// is why the server failed, for a 5xx.
+pub fn log_request(
+    method: &str,
+    route: &str,
+    status: u16,
+    took: Duration,
+    cause: Option<&FailureCause>,
+) {
+    let latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+    match cause {
+        Some(cause) => {
+            tracing::error!(method = %method, route = %route, status, latency_us, error = %cause.0, "request failed");
+        }
+        None if status >= 500 => {
+            tracing::error!(method = %method, route = %route, status, latency_us, "request failed");
+        }
+        None => tracing::info!(method = %method, route = %route, status, latency_us, "request"),
+    }
+}

@@ -25,8 +25,14 @@ impl<T: Template> IntoResponse for Page<T> {
         match self.0.render() {
             Ok(html) => Html(html).into_response(),
             Err(err) => {
-                tracing::error!(error = %err, "template failed to render");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+                let mut response =
+                    (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
+                response
+                    .extensions_mut()
+                    .insert(crate::telemetry::FailureCause(format!(
+                        "a template failed to render: {err}"
+                    )));
+                response
             }
         }
     }

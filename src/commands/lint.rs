@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{EngineChoice, LintArgs, LintContext};
-use crate::engine::{Context, Engine, Outcome, Scheme, SetterUrl, Subresource};
+use crate::cli::{EngineChoice, LintArgs};
+use crate::engine::{Context, Engine, Outcome, Scheme, SetterUrl};
 use crate::lint::{EngineReport, LintReport, Verdict, line_bytes, lint};
 
 mod har;
@@ -151,7 +151,7 @@ fn line_jobs(args: &LintArgs) -> anyhow::Result<Option<Vec<Job>>> {
         .map(|line| Job {
             input: line.to_owned(),
             setter: setter.clone(),
-            context: context_of(args.context),
+            context: args.context,
             url_given,
             note: None,
         })
@@ -163,16 +163,6 @@ fn line_jobs(args: &LintArgs) -> anyhow::Result<Option<Vec<Job>>> {
         return Ok(None);
     }
     Ok(Some(jobs))
-}
-
-fn context_of(context: LintContext) -> Context {
-    match context {
-        LintContext::SameSite => Context::SameSite,
-        LintContext::CrossSiteTopLevel => Context::CrossSiteTopLevel,
-        LintContext::CrossSiteIframe => Context::CrossSiteSubresource(Subresource::Iframe),
-        LintContext::CrossSiteFetch => Context::CrossSiteSubresource(Subresource::Fetch),
-        LintContext::CrossSiteImage => Context::CrossSiteSubresource(Subresource::Image),
-    }
 }
 
 /// An http or https URL as the page that sets a cookie.

@@ -1,17 +1,15 @@
 use std::convert::Infallible;
 use std::net::IpAddr;
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 
 use crate::engine::{Context, Scheme, SetterUrl, SetterUrlError, Subresource};
-use crate::metrics::Metrics;
 
-/// Where a cookie is being set: the request's host and whether the page was
-/// served over HTTPS. Browsers judge Domain, Secure and the name prefixes
-/// against these. In a request it also carries the server's metrics, so that
-/// every cookie [`prepare`](super::prepare) refuses is counted.
+/// Where a cookie is being set: the page being answered (host, scheme,
+/// path) and the request's context. The engines judge Domain, Secure, the
+/// name prefixes, the default Path and SameSite against these.
 #[derive(Debug, Clone)]
 pub struct CookieContext {
     host: String,
@@ -25,7 +23,6 @@ pub struct CookieContext {
     /// elsewhere), its path and query: demo cookies are then withheld, and
     /// the page offers this link to try again from this site.
     other_site_request: Option<String>,
-    metrics: Option<Metrics>,
 }
 
 /// Marks a request that arrived over HTTPS (set by whatever knows: a TLS
@@ -51,7 +48,6 @@ impl CookieContext {
             path: "/".to_owned(),
             engine_context: Context::SameSite,
             other_site_request: None,
-            metrics: None,
         }
     }
 
@@ -64,14 +60,7 @@ impl CookieContext {
             path: "/".to_owned(),
             engine_context: Context::SameSite,
             other_site_request: None,
-            metrics: None,
         }
-    }
-
-    /// Counts refusals in `metrics`.
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = Some(metrics);
-        self
     }
 
     /// The same context for a request that did (or did not) come from
@@ -86,10 +75,6 @@ impl CookieContext {
     /// The path and query of a request that came from another site.
     pub fn other_site_request(&self) -> Option<&str> {
         self.other_site_request.as_deref()
-    }
-
-    pub fn metrics(&self) -> Option<&Metrics> {
-        self.metrics.as_ref()
     }
 
     /// The same context for a request to `path`, made in `context`.
@@ -184,14 +169,10 @@ fn normalise_host(host: &str) -> String {
     without_port.trim_end_matches('.').to_ascii_lowercase()
 }
 
-impl<S> FromRequestParts<S> for CookieContext
-where
-    S: Send + Sync,
-    Metrics: FromRef<S>,
-{
+impl<S: Send + Sync> FromRequestParts<S> for CookieContext {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let host = parts
             .headers
             .get(HOST)
@@ -206,8 +187,7 @@ where
         let context = request_context(&parts.headers);
         Ok(Self::new(host, https)
             .for_request(parts.uri.path(), context)
-            .from_other_site_request(other_site)
-            .with_metrics(Metrics::from_ref(state)))
+            .from_other_site_request(other_site))
     }
 }
 

@@ -13,9 +13,12 @@
 
 use std::borrow::Cow;
 
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode, utf8_percent_encode};
 
-/// Everything that is not an RFC 6265 cookie-octet, plus `%`. Bytes above
+use crate::engine::grammar::{is_cookie_value, unquoted};
+
+/// Everything that is not an RFC 6265 cookie-octet
+/// ([`crate::engine::grammar::is_cookie_octet`], checked by a test), plus `%`. Bytes above
 /// 0x7E (all of non-ASCII UTF-8) are always encoded by `percent_encoding`.
 const NOT_COOKIE_OCTET: &AsciiSet = &CONTROLS
     .add(b' ')
@@ -36,32 +39,29 @@ pub fn encode_value(value: &str) -> Cow<'_, str> {
 /// `None` when the escapes don't decode to UTF-8: the caller shows the raw
 /// text rather than guessing.
 pub fn decode_value(raw: &str) -> Option<Cow<'_, str>> {
-    let unquoted = raw
-        .strip_prefix('"')
-        .and_then(|rest| rest.strip_suffix('"'))
-        .unwrap_or(raw);
-    percent_decode_str(unquoted).decode_utf8().ok()
+    percent_decode(unquoted(raw.as_bytes())).decode_utf8().ok()
 }
 
 /// True when `value` is already a legal RFC 6265 `cookie-value` (cookie-octets,
 /// optionally in double quotes) with no `%` that decoding would read as an
 /// escape: it can then go on the wire as is, as httpbin sends it.
 pub fn is_plain_cookie_value(value: &str) -> bool {
-    let inner = value
-        .strip_prefix('"')
-        .and_then(|rest| rest.strip_suffix('"'))
-        .unwrap_or(value);
-    inner.bytes().all(|b| is_cookie_octet(b) && b != b'%')
-}
-
-/// RFC 6265 §4.1.1 `cookie-octet`; the same bytes `NOT_COOKIE_OCTET` escapes.
-fn is_cookie_octet(b: u8) -> bool {
-    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
+    is_cookie_value(value.as_bytes()) && !unquoted(value.as_bytes()).contains(&b'%')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::grammar::is_cookie_octet;
+
+    #[test]
+    fn exactly_the_bytes_that_are_no_cookie_octet_and_percent_are_escaped() {
+        for b in 0u8..0x80 {
+            let text = char::from(b).to_string();
+            let escaped = encode_value(&text) != text.as_str();
+            assert_eq!(escaped, !is_cookie_octet(b) || b == b'%', "byte {b:#04x}");
+        }
+    }
 
     #[test]
     fn cookie_octets_pass_through() {

@@ -7,7 +7,7 @@ use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 
 use super::encoding::decode_value;
-use super::login;
+use super::reserved::{COOKIE_NAME, SECURE_COOKIE_NAME};
 
 /// What pages and the API show instead of the login cookie's value.
 pub const HIDDEN_VALUE: &str = "(hidden: HttpOnly login cookie)";
@@ -51,7 +51,7 @@ impl<'a> ReceivedCookie<'a> {
     /// it is HttpOnly, and a script that could fetch a page showing it would
     /// get around that.
     pub fn is_login_cookie(&self) -> bool {
-        self.name == login::COOKIE_NAME || self.name == login::SECURE_COOKIE_NAME
+        self.name == COOKIE_NAME || self.name == SECURE_COOKIE_NAME
     }
 
     /// The value to show a user: the decoded value, except for the login

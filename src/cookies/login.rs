@@ -1,8 +1,10 @@
 //! The login cookie: the tutorial's `email` cookie, made unforgeable.
 //!
 //! The claims (email, a random session id, issue and expiry times) are sealed
-//! with AES-256-GCM by the cookie crate's private jar, which binds the cookie
-//! name in as associated data. The value is `<key id>.<sealed claims>`, so a
+//! with AES-256-GCM in the cookie crate's private-jar byte format (the cookie
+//! name bound in as associated data), sealed here rather than by the jar
+//! ([`seal_in_place`] says why) and tested both ways against the jar. The
+//! value is our own framing, `<key id>.<sealed claims>`, so a
 //! cookie sealed by a key we no longer have reads as "unknown key", not as
 //! "tampered". The server enforces the expiry itself: a copied cookie stops
 //! working when its claims say so, whatever the browser does.
@@ -23,15 +25,10 @@ use super::context::CookieContext;
 use super::incoming::RequestCookies;
 use super::outgoing::{PreparedCookie, Refused, prepare_own};
 use super::reserved::OwnCookie;
+pub use super::reserved::{COOKIE_NAME, SECURE_COOKIE_NAME};
 use super::spec::{CookieSpec, SameSite};
 use crate::domain::Email;
 use crate::keys::{KeyRing, RingKey};
-
-/// The login cookie's name over plain HTTP.
-pub const COOKIE_NAME: &str = "lab_session";
-/// Over HTTPS: `__Host-` makes browsers insist on Secure, Path=/ and no
-/// Domain, so no sibling subdomain can plant or shadow it.
-pub const SECURE_COOKIE_NAME: &str = "__Host-lab_session";
 
 pub fn cookie_name(https: bool) -> &'static str {
     if https {

@@ -55,6 +55,33 @@ pub enum Refused {
     Withheld { spec_name: String, policy: Withheld },
 }
 
+/// Carried in the extensions of a response that refused a cookie: the
+/// reasons, for the metrics layer to count (so the cookie code counts
+/// nothing itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CookiesRefused(pub Vec<&'static str>);
+
+/// Why cookie-lab refuses a cookie of its own accord, next to the engine
+/// reasons: the label values a refusal can carry besides an engine's.
+pub mod policy {
+    /// A `;` or `=` in the name, or `;` in Path or Domain.
+    pub const CANNOT_BE_WRITTEN: &str = "cannot-be-written";
+    /// A name cookie-lab itself would not send (not an RFC 6265 token).
+    pub const OWN_NAME_NOT_TOKEN: &str = "own-name-not-token";
+    pub const HOST_NOT_A_HOST: &str = "host-not-a-host";
+    pub const RESERVED_NAME: &str = "reserved-name";
+    pub const CROSS_SITE: &str = "cross-site";
+    pub const RESPONSE_CAP: &str = "response-cap";
+    pub const ALL: [&str; 6] = [
+        CANNOT_BE_WRITTEN,
+        OWN_NAME_NOT_TOKEN,
+        HOST_NOT_A_HOST,
+        RESERVED_NAME,
+        CROSS_SITE,
+        RESPONSE_CAP,
+    ];
+}
+
 /// cookie-lab's own reasons not to send a cookie a browser would take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Withheld {
@@ -72,9 +99,9 @@ impl Withheld {
     /// A label for logs and metrics.
     pub fn label(&self) -> &'static str {
         match self {
-            Self::ReservedName(_) => "reserved-name",
-            Self::CrossSite { .. } => "cross-site",
-            Self::ResponseCap => "response-cap",
+            Self::ReservedName(_) => policy::RESERVED_NAME,
+            Self::CrossSite { .. } => policy::CROSS_SITE,
+            Self::ResponseCap => policy::RESPONSE_CAP,
         }
     }
 }
@@ -100,6 +127,23 @@ impl Refused {
 
     pub fn warnings(&self) -> impl Iterator<Item = &Finding> {
         self.findings().iter().filter(|f| !f.is_error())
+    }
+
+    /// What the response that refuses it carries, for the layer that
+    /// counts refusals: each reason once.
+    pub fn counted(&self) -> CookiesRefused {
+        let mut ids: Vec<&'static str> = Vec::new();
+        match self {
+            Self::Dropped { .. } => {
+                for finding in self.errors() {
+                    if !ids.contains(&finding.id) {
+                        ids.push(finding.id);
+                    }
+                }
+            }
+            Self::Withheld { policy, .. } => ids.push(policy.label()),
+        }
+        CookiesRefused(ids)
     }
 
     /// Each engine's verdict, when the cookie was judged.
@@ -200,7 +244,7 @@ pub(in crate::cookies) fn prepare_own(
     if let Err(err) = CookieName::parse(&spec.name) {
         return Err(Refused::Dropped {
             spec_name: spec.name.clone(),
-            findings: vec![policy_error("own-name-not-token", err.to_string())],
+            findings: vec![policy_error(policy::OWN_NAME_NOT_TOKEN, err.to_string())],
             report: None,
         });
     }
@@ -257,7 +301,7 @@ fn check_and_build(
     if let Some(why) = unwritable(spec) {
         return Err(Refused::Dropped {
             spec_name: spec.name.clone(),
-            findings: vec![policy_error("cannot-be-written", why)],
+            findings: vec![policy_error(policy::CANNOT_BE_WRITTEN, why)],
             report: None,
         });
     }
@@ -266,15 +310,12 @@ fn check_and_build(
         Err(gate::Unjudgeable(why)) => {
             return Err(Refused::Dropped {
                 spec_name: spec.name.clone(),
-                findings: vec![policy_error("host-not-a-host", why)],
+                findings: vec![policy_error(policy::HOST_NOT_A_HOST, why)],
                 report: None,
             });
         }
     };
     if judgement.rejected() {
-        if let Some(metrics) = ctx.metrics() {
-            metrics.cookie_refused(&judgement.findings);
-        }
         return Err(Refused::Dropped {
             spec_name: spec.name.clone(),
             findings: judgement.findings,

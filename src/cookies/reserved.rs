@@ -5,7 +5,11 @@
 //! This is policy, not a browser rule: it stays true whatever the lint says
 //! a browser does, so it lives apart from the rules and is checked first.
 
-use super::login::{COOKIE_NAME, SECURE_COOKIE_NAME};
+/// The login cookie's name over plain HTTP.
+pub const COOKIE_NAME: &str = "lab_session";
+/// Over HTTPS: `__Host-` makes browsers insist on Secure, Path=/ and no
+/// Domain, so no sibling subdomain can plant or shadow it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-lab_session";
 
 /// The page script's probe cookie: written and read back to tell whether
 /// the browser takes cookies at all (`static/app.js`).

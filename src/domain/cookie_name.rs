@@ -23,13 +23,13 @@ pub enum CookieNameError {
 }
 
 /// RFC 7230 `tchar`.
-pub(crate) fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+fn is_token_char(c: char) -> bool {
+    u8::try_from(c).is_ok_and(crate::engine::grammar::is_token_byte)
 }
 
 impl CookieName {
-    /// Chromium's limit for name+value; a longer name can never be stored.
-    pub const MAX_BYTES: usize = 4096;
+    /// Both engines' limit for name+value; a longer name can never be stored.
+    pub const MAX_BYTES: usize = crate::engine::MAX_NAME_VALUE_BYTES;
 
     pub fn parse(raw: &str) -> Result<Self, CookieNameError> {
         if raw.is_empty() {

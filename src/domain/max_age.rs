@@ -18,7 +18,8 @@ pub enum MaxAgeError {
 }
 
 impl MaxAge {
-    pub const MAX_SECONDS: u32 = 400 * 24 * 60 * 60;
+    /// The engines' cap, which fits a `u32` (34 560 000).
+    pub const MAX_SECONDS: u32 = crate::engine::MAX_LIFETIME_SECONDS as u32;
     /// The tutorial's example: the `code` cookie lives 30 seconds.
     pub const DEMO_DEFAULT: MaxAge = MaxAge(30);
 

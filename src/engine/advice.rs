@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::grammar::{is_cookie_value, is_token};
 use super::{Expiry, SameSite, Scheme, SetterUrl, StoredCookie, Verdict};
 
 /// One piece of advice.
@@ -53,22 +54,6 @@ pub const ALL: [Advice; 5] = [
     SECURE_MISSING_ON_HTTPS,
 ];
 
-fn is_token(name: &[u8]) -> bool {
-    name.iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// RFC 6265 cookie-value: cookie-octets, optionally inside double quotes.
-fn is_cookie_octets(value: &[u8]) -> bool {
-    let inner = value
-        .strip_prefix(b"\"")
-        .and_then(|v| v.strip_suffix(b"\""))
-        .unwrap_or(value);
-    inner
-        .iter()
-        .all(|&b| matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e))
-}
-
 fn looks_like_a_session(name: &[u8]) -> bool {
     let name = name.to_ascii_lowercase();
     [
@@ -104,7 +89,7 @@ fn advise_cookie(setter: &SetterUrl, cookie: &StoredCookie) -> Vec<Advice> {
     if !cookie.name.is_empty() && !is_token(&cookie.name) {
         out.push(NAME_NOT_TOKEN);
     }
-    if !is_cookie_octets(&cookie.value) {
+    if !is_cookie_value(&cookie.value) {
         out.push(VALUE_NOT_COOKIE_OCTETS);
     }
     if cookie.same_site == SameSite::Unspecified {
@@ -119,18 +104,6 @@ fn advise_cookie(setter: &SetterUrl, cookie: &StoredCookie) -> Vec<Advice> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_and_cookie_octets() {
-        assert!(is_token(b"session_id"));
-        assert!(!is_token(b"a b"));
-        assert!(!is_token(b"(x)"));
-        assert!(is_cookie_octets(b"abc"));
-        assert!(is_cookie_octets(b"\"abc\""));
-        assert!(!is_cookie_octets(b"a b"));
-        assert!(!is_cookie_octets(b"a,b"));
-        assert!(!is_cookie_octets("é".as_bytes()));
-    }
 
     #[test]
     fn session_like_names() {

@@ -1,5 +1,7 @@
 //! The middleware that records every request: its metrics (route, status,
-//! latency, how many are in flight) and its one log line.
+//! latency, how many are in flight, the cookies it refused) and its one log
+//! line (with the cause of a server-side failure). Handlers and error pages
+//! leave both in the response's extensions, so they neither log nor count.
 //!
 //! A plain tower layer rather than `axum::middleware::from_fn`, so that the
 //! request path pays no boxed future for it. The log line replaces
@@ -18,6 +20,8 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use super::{Metrics, Route, method_label};
+use crate::cookies::CookiesRefused;
+use crate::telemetry::FailureCause;
 
 /// Counts every request the wrapped service answers.
 #[derive(Clone)]
@@ -80,17 +84,6 @@ where
     }
 }
 
-/// The request's log line. The route template, never the raw path: some
-/// paths carry cookie values (`/api/cookies/set/{name}/{value}`).
-fn log_request(method: &str, route: &str, status: u16, took: std::time::Duration) {
-    let latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-    if status >= 500 {
-        tracing::error!(method = %method, route = %route, status, latency_us, "request failed");
-    } else {
-        tracing::info!(method = %method, route = %route, status, latency_us, "request");
-    }
-}
-
 /// What the response still needs to be recorded. Dropping it (answered, or
 /// abandoned because the client went away) ends the request's time in flight.
 struct Pending {
@@ -129,7 +122,17 @@ where
             pending
                 .metrics
                 .record_request(pending.method, &pending.route, status, took);
-            log_request(pending.method, pending.route.as_str(), status, took);
+            let extensions = response.extensions();
+            if let Some(refused) = extensions.get::<CookiesRefused>() {
+                pending.metrics.cookie_refused(refused);
+            }
+            crate::telemetry::log_request(
+                pending.method,
+                pending.route.as_str(),
+                status,
+                took,
+                extensions.get::<FailureCause>(),
+            );
         }
         Poll::Ready(result)
     }

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -20,8 +19,8 @@ use utoipa_axum::routes;
 use crate::cookies::{
     CookieContext, CookieSpec, Finding, RequestCookies, SameSite, SetCookies, prepare,
 };
-use crate::engine::{Context, Scheme, SetterUrl, Subresource};
-use crate::error::{ApiError, ApiErrorBody};
+use crate::engine::{Context, Scheme, SetterUrl};
+use crate::error::{ApiError, ApiErrorBody, ApiJson, ApiQuery};
 use crate::lint::{LintReport, line_bytes};
 use crate::state::AppState;
 
@@ -112,9 +111,8 @@ async fn list_cookies(received: RequestCookies) -> Result<Response, ApiError> {
 )]
 async fn set_cookies_from_query(
     ctx: CookieContext,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let Query(pairs) = query?;
     let specs = pairs
         .into_iter()
         .map(|(name, value)| CookieSpec::httpbin(name, value));
@@ -154,9 +152,8 @@ async fn set_cookie_from_path(
 )]
 async fn delete_cookies(
     ctx: CookieContext,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let Query(pairs) = query?;
     let specs = pairs
         .into_iter()
         .map(|(name, _)| CookieSpec::removal(name, Some("/".to_owned()), None));
@@ -255,9 +252,8 @@ struct CookieCreated {
 )]
 async fn create_cookie(
     ctx: CookieContext,
-    body: Result<Json<NewCookie>, JsonRejection>,
+    ApiJson(new): ApiJson<NewCookie>,
 ) -> Result<Response, ApiError> {
-    let Json(new) = body?;
     let spec = CookieSpec::from(new);
     let cookie = prepare(&spec, &ctx, OffsetDateTime::now_utc()).map_err(ApiError::refused)?;
     let body = CookieCreated {
@@ -265,42 +261,6 @@ async fn create_cookie(
         warnings: cookie.warnings().to_vec(),
     };
     Ok((StatusCode::CREATED, SetCookies::one(cookie), Json(body)).into_response())
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-enum SchemeName {
-    Http,
-    Https,
-}
-
-/// The request context a lint judges the line in.
-#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "kebab-case")]
-enum LintContextName {
-    /// A page or request of the site itself.
-    #[default]
-    SameSite,
-    /// A link from another site.
-    CrossSiteTopLevel,
-    /// An iframe of this site in a page of another site.
-    CrossSiteIframe,
-    /// A fetch to this site from a page of another site.
-    CrossSiteFetch,
-    /// An image of this site in a page of another site.
-    CrossSiteImage,
-}
-
-impl From<LintContextName> for Context {
-    fn from(name: LintContextName) -> Self {
-        match name {
-            LintContextName::SameSite => Context::SameSite,
-            LintContextName::CrossSiteTopLevel => Context::CrossSiteTopLevel,
-            LintContextName::CrossSiteIframe => Context::CrossSiteSubresource(Subresource::Iframe),
-            LintContextName::CrossSiteFetch => Context::CrossSiteSubresource(Subresource::Fetch),
-            LintContextName::CrossSiteImage => Context::CrossSiteSubresource(Subresource::Image),
-        }
-    }
 }
 
 /// A `Set-Cookie` line and where it would be set.
@@ -313,12 +273,16 @@ struct LintRequest {
     /// Host of the page that sets it; defaults to this request's host.
     host: Option<String>,
     /// Scheme of that page; defaults to this request's.
-    scheme: Option<SchemeName>,
+    scheme: Option<Scheme>,
     /// Path of that page (it decides the default Path); defaults to `/`.
     path: Option<String>,
-    /// The request context; defaults to `same-site`.
+    /// The request context: `same-site` (the default, a page or request of
+    /// the site itself), `cross-site-top-level` (a link from another site),
+    /// or `cross-site-iframe`, `cross-site-fetch`, `cross-site-image` (this
+    /// site embedded in a page of another).
     #[serde(default)]
-    context: LintContextName,
+    #[schema(value_type = String, example = "same-site")]
+    context: Context,
 }
 
 /// What Chromium and Firefox each store for a `Set-Cookie` line (the engine
@@ -336,13 +300,11 @@ struct LintRequest {
 )]
 async fn lint(
     ctx: CookieContext,
-    body: Result<Json<LintRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<LintRequest>,
 ) -> Result<Json<LintReport>, ApiError> {
-    let Json(request) = body?;
-    let unusable = |err: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err);
+    let unusable = ApiError::unprocessable;
     let scheme = match request.scheme {
-        Some(SchemeName::Https) => Scheme::Https,
-        Some(SchemeName::Http) => Scheme::Http,
+        Some(scheme) => scheme,
         None if ctx.https() => Scheme::Https,
         None => Scheme::Http,
     };
@@ -354,7 +316,7 @@ async fn lint(
     Ok(Json(crate::lint::lint(
         &line,
         &setter,
-        request.context.into(),
+        request.context,
         OffsetDateTime::now_utc(),
         url_given,
     )))

@@ -1,15 +1,14 @@
 //! The tutorial's first app: a form that sets `userID`, a page that reads it.
 
-use axum::extract::rejection::FormRejection;
+use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::cookies::{CookieContext, CookieSpec, RequestCookies, SameSite, SetCookies, prepare};
 use crate::domain::UserId;
-use crate::error::{self, PageError};
+use crate::error::{PageError, PageForm};
 use crate::state::AppState;
 use crate::templates::{GetCookiePage, IndexPage, Page, ReadCookiePage};
 
@@ -36,9 +35,8 @@ struct UserIdForm {
 /// Flask: `setcookie()` — `resp.set_cookie('userID', user)`.
 async fn set_user_id(
     ctx: CookieContext,
-    form: Result<Form<UserIdForm>, FormRejection>,
+    PageForm(form): PageForm<UserIdForm>,
 ) -> Result<impl IntoResponse, PageError> {
-    let form = error::form(form)?;
     let user_id = UserId::parse(form.user_id)
         .map_err(|e| PageError::unprocessable("No user ID", e.to_string()))?;
     let spec = CookieSpec::new(USER_ID_COOKIE, user_id.as_str()).same_site(SameSite::Lax);

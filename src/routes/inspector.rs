@@ -3,12 +3,12 @@
 //! would drop it), and a delete button per cookie. It replaces the browser's
 //! dev tools that the tutorial sends readers to.
 
+use axum::Extension;
+use axum::Router;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
@@ -23,8 +23,8 @@ use crate::cookies::{
     check_request, prepare,
 };
 use crate::domain::CookieName;
-use crate::error::{self, PageError};
-use crate::session::{check_inspected, store_unavailable};
+use crate::error::{PageError, PageForm};
+use crate::session::check_inspected;
 use crate::state::AppState;
 use crate::templates::{
     InspectPage, InspectRow, Page, Workbench, WorkbenchOutcome, engine_columns, format_utc,
@@ -69,9 +69,8 @@ async fn workbench(
     State(state): State<AppState>,
     ctx: CookieContext,
     received: RequestCookies,
-    form: Result<Form<WorkbenchForm>, FormRejection>,
+    PageForm(form): PageForm<WorkbenchForm>,
 ) -> Result<Response, PageError> {
-    let form = error::form(form)?;
     let now = OffsetDateTime::now_utc();
     let echo = Workbench {
         name: form.name.clone(),
@@ -119,8 +118,10 @@ async fn workbench(
                     engines: refused.report().map(engine_columns).unwrap_or_default(),
                 }
             };
+            // The page is the answer; the refusal still counts in /metrics.
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
+                Extension(refused.counted()),
                 page(&state, &received, echo, Some(outcome)).await,
             )
                 .into_response()
@@ -205,9 +206,8 @@ struct DeleteForm {
 /// `POST /inspect/delete`: removes a cookie at every path visible here.
 async fn delete(
     ctx: CookieContext,
-    form: Result<Form<DeleteForm>, FormRejection>,
+    PageForm(form): PageForm<DeleteForm>,
 ) -> Result<Response, PageError> {
-    let form = error::form(form)?;
     let name = CookieName::parse(&form.name).map_err(|e| {
         PageError::bad_request(e.to_string()).with_link("/inspect", "Back to the inspector")
     })?;
@@ -246,7 +246,7 @@ async fn page(
     // many as a browser keeps for a site and counts the rest.
     inspected.truncate(MAX_ROWS);
     if let Err(err) = check_inspected(state, &mut inspected, now).await {
-        return store_unavailable(&err).into_response();
+        return PageError::store_unavailable(err).into_response();
     }
     let rows = inspected.iter().map(row).collect();
     let page = InspectPage {

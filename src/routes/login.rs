@@ -1,12 +1,10 @@
 //! The tutorial's login app: login page, success page, profile page that
 //! reads the email from a cookie, error page — with a sealed login cookie.
 
+use axum::Router;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -14,13 +12,10 @@ use super::no_store;
 use crate::cookies::login::{self, LoginClaims, LoginCookie};
 use crate::cookies::{CookieContext, PreparedCookie, RequestCookies, SetCookies};
 use crate::domain::{Email, Password};
-use crate::error::{self, PageError};
-use crate::security::login_rate::RateLimited;
+use crate::error::{PageError, PageForm};
 use crate::security::proxy::ClientAddr;
 use crate::security::throttle::{Refusal, Throttled};
-use crate::session::{
-    current_login, logout_failed, presented_sessions, revoke_all, store_unavailable,
-};
+use crate::session::{current_login, presented_sessions, revoke_all};
 use crate::state::AppState;
 use crate::templates::{LoginPage, Page, ProfilePage, SuccessPage, format_utc};
 
@@ -49,9 +44,8 @@ async fn login(
     ctx: CookieContext,
     ClientAddr(client): ClientAddr,
     cookies: RequestCookies,
-    form: Result<Form<LoginForm>, FormRejection>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    let form = error::form(form)?;
     let email = Email::parse(&form.email).map_err(|e| {
         PageError::unprocessable("That email address doesn't work", format!("{e}."))
             .with_link("/login", "Back to the login page")
@@ -64,7 +58,7 @@ async fn login(
         Ok(attempt) => attempt,
         Err(Refusal::Throttled(throttled)) => {
             state.metrics.login_throttled(throttled.by);
-            return Ok(too_many_attempts(throttled));
+            return Err(too_many_attempts(&throttled));
         }
         Err(Refusal::Unavailable(err)) => return Err(err.page().with_link("/login", "Try again")),
     };
@@ -77,19 +71,14 @@ async fn login(
         // Debug: the request line already says 401 for POST /login.
         tracing::debug!("login refused: wrong password");
         state.metrics.login_failed();
-        return Err(PageError::new(
-            StatusCode::UNAUTHORIZED,
-            "Login failed",
-            "The email or password is wrong. No cookie was set.",
-        )
-        .with_link("/login", "Try again"));
+        return Err(PageError::wrong_password());
     }
     // Fail closed: while the store can't record a logout, a session issued
     // now could never be ended, so none is issued. The epoch sealed into it
     // comes from the same answer.
     let epoch = match state.revocations.epoch_for_new_session().await {
         Ok(epoch) => epoch,
-        Err(err) => return Err(store_unavailable(&err).with_link("/login", "Try again")),
+        Err(err) => return Err(PageError::store_unavailable(err).with_link("/login", "Try again")),
     };
     if let Err(limited) = state
         .login_rate
@@ -97,14 +86,14 @@ async fn login(
     {
         tracing::warn!(client = %client.throttle_key(), "login rate limit: too many new sessions");
         state.metrics.login_rate_limited();
-        return Ok(too_many_sessions(limited));
+        return Err(PageError::too_many_sessions(limited.retry_after));
     }
     let now = OffsetDateTime::now_utc();
     // Logging in again ends the sessions this browser presented, so a copy
     // of the old cookie (perhaps another user's) stops working too.
     let presented = presented_sessions(&state, &cookies, ctx.https(), now);
     if let Err(err) = revoke_all(&state, &presented).await {
-        return Err(store_unavailable(&err).with_link("/login", "Try again"));
+        return Err(PageError::store_unavailable(err).with_link("/login", "Try again"));
     }
     attempt.succeeded().await;
     state.metrics.login_succeeded();
@@ -120,47 +109,11 @@ async fn login(
 }
 
 /// 429 with `Retry-After`, and a page saying when to try again.
-fn too_many_attempts(throttled: Throttled) -> Response {
+fn too_many_attempts(throttled: &Throttled) -> PageError {
     let seconds = throttled.retry_after.as_secs().max(1);
     let at = OffsetDateTime::now_utc()
         + time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX));
-    let whose = throttled.whose();
-    let page = PageError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many failed logins",
-        format!(
-            "There were too many wrong passwords {whose} recently, so logins are paused. \
-             Try again in {seconds} seconds (at {}).",
-            format_utc(at)
-        ),
-    )
-    .with_link("/login", "Back to the login page");
-    (
-        [(header::RETRY_AFTER, seconds.to_string())],
-        no_store(),
-        page,
-    )
-        .into_response()
-}
-
-/// 429 with `Retry-After` for a client or email past `--login-rate`.
-fn too_many_sessions(limited: RateLimited) -> Response {
-    let seconds = limited.retry_after.as_secs().max(1);
-    let page = PageError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many logins",
-        format!(
-            "Your password was right, but there were too many new logins from your address or for this \
-             email in the last minute, so no new session was made. Try again in {seconds} seconds."
-        ),
-    )
-    .with_link("/login", "Back to the login page");
-    (
-        [(header::RETRY_AFTER, seconds.to_string())],
-        no_store(),
-        page,
-    )
-        .into_response()
+    PageError::too_many_attempts(throttled.retry_after, &format_utc(at), throttled.whose())
 }
 
 /// Flask: `profile()` — `request.cookies.get('email')`, here opened and
@@ -173,7 +126,7 @@ async fn profile(
     let now = OffsetDateTime::now_utc();
     let found = match current_login(&state, &cookies, ctx.https(), now).await {
         Ok(found) => found,
-        Err(err) => return store_unavailable(&err).into_response(),
+        Err(err) => return PageError::store_unavailable(err).into_response(),
     };
     match found {
         LoginCookie::Valid {
@@ -221,7 +174,7 @@ async fn logout(
     if let Err(err) = revoke_all(&state, &presented).await {
         // Clearing only the browser's copy would leave copies working:
         // say so, and let the user try again.
-        return logout_failed(&err).into_response();
+        return PageError::logout_failed(err).into_response();
     }
     logged_out(&ctx, now)
 }

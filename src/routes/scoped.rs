@@ -1,8 +1,6 @@
 //! The max_age/path demo and deleting cookies.
 
 use axum::Router;
-use axum::extract::Query;
-use axum::extract::rejection::QueryRejection;
 use axum::http::HeaderName;
 use axum::response::IntoResponse;
 use axum::response::Redirect;
@@ -12,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::cookies::{CookieContext, CookieSpec, RequestCookies, SetCookies, clear, prepare};
 use crate::domain::{CookieName, MaxAge};
-use crate::error::{PageError, query_rejection};
+use crate::error::{PageError, PageQuery};
 use crate::security::limits::CLEAR_COOKIES_ROUTE;
 use crate::state::AppState;
 use crate::templates::{CookieRow, CookiesPage, DeletedPage, Page};
@@ -39,9 +37,8 @@ struct CookiesQuery {
 async fn cookies(
     ctx: CookieContext,
     received: RequestCookies,
-    query: Result<Query<CookiesQuery>, QueryRejection>,
+    PageQuery(query): PageQuery<CookiesQuery>,
 ) -> Result<impl IntoResponse, PageError> {
-    let Query(query) = query.map_err(query_rejection)?;
     let max_age = match query.max_age.as_deref() {
         None | Some("") => MaxAge::DEMO_DEFAULT,
         Some(raw) => MaxAge::parse(raw).map_err(|e| PageError::bad_request(e.to_string()))?,
@@ -81,9 +78,8 @@ struct DeleteQuery {
 /// Sent whether or not the browser has the cookie, like Flask.
 async fn delete(
     ctx: CookieContext,
-    query: Result<Query<DeleteQuery>, QueryRejection>,
+    PageQuery(query): PageQuery<DeleteQuery>,
 ) -> Result<impl IntoResponse, PageError> {
-    let Query(query) = query.map_err(query_rejection)?;
     let name = CookieName::parse(query.name.as_deref().unwrap_or(DEMO_COOKIE))
         .map_err(|e| PageError::bad_request(e.to_string()))?;
     let spec = CookieSpec::removal(name.as_str(), Some(DEMO_PATH.to_owned()), None);

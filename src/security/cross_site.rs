@@ -6,8 +6,8 @@
 //! cross-site and are let through.
 
 use axum::extract::Request;
+use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN, REFERER};
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::error::{PageError, error_response};
@@ -34,15 +34,7 @@ pub fn refusal(request: &Request) -> Option<Response> {
                 CrossSite::Origin(origin) => format!("it came from {origin}, not from this site"),
             };
             tracing::warn!(method = %request.method(), reason = ?refused, "cross-site request refused");
-            let page = PageError::new(
-                StatusCode::FORBIDDEN,
-                "Cross-site request refused",
-                format!(
-                    "cookie-lab refused this {} request because {why}. Only pages of this site may change its cookies \
-                     or log you in and out. If you submitted a form here, reload the page and try again.",
-                    request.method()
-                ),
-            );
+            let page = PageError::cross_site(request.method().as_str(), &why);
             Some(error_response(request.uri().path(), page))
         }
     }

@@ -3,7 +3,6 @@
 //! rebinding) can't read its pages, `/metrics` or `/api/openapi.json`.
 
 use axum::extract::Request;
-use axum::http::StatusCode;
 use axum::http::header::HOST;
 use axum::response::Response;
 
@@ -29,11 +28,6 @@ pub fn misdirected(allowed: &AllowedHosts, request: &Request) -> Option<Response
         return None;
     }
     tracing::warn!(host = %host.escape_debug(), "request for a host this server doesn't serve");
-    let page = PageError::new(
-        StatusCode::MISDIRECTED_REQUEST,
-        "Wrong host name",
-        "This server doesn't answer to the host name in this request. Use the address you were given \
-         for cookie-lab.",
-    );
+    let page = PageError::misdirected();
     Some(error_response(path, page))
 }

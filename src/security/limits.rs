@@ -1,8 +1,8 @@
 //! Size limits on what a request may carry.
 
 use axum::extract::Request;
+use axum::http::Method;
 use axum::http::header::COOKIE;
-use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
 use crate::error::{PageError, PostAction, error_response};
@@ -37,17 +37,6 @@ pub fn oversized_cookie_header(request: &Request) -> Option<Response> {
         return None;
     }
     tracing::warn!(bytes, "Cookie header too large");
-    let page = PageError::new(
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        "Too many cookies",
-        format!(
-            "Your browser sent {} KiB of cookies with this request; cookie-lab reads at most {} KiB. \
-             The button below clears this site's cookies (you will be logged out); or clear them in your \
-             browser's settings, then reload.",
-            bytes.div_ceil(1024),
-            MAX_COOKIE_HEADER_BYTES / 1024
-        ),
-    )
-    .with_action(&CLEAR_COOKIES);
+    let page = PageError::cookie_header_too_large(bytes, MAX_COOKIE_HEADER_BYTES, &CLEAR_COOKIES);
     Some(error_response(request.uri().path(), page))
 }

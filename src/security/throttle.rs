@@ -31,7 +31,6 @@ mod redis;
 use std::fmt;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -123,13 +122,7 @@ impl ThrottleUnavailable {
     /// The 503 page, as when the revocation store is down: nobody is let in
     /// (and no guess is judged) until the counters can be read again.
     pub fn page(&self) -> PageError {
-        tracing::error!(error = %self, "login throttle store unavailable: refusing logins");
-        PageError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Logins can't be checked right now",
-            "cookie-lab can't reach the store that counts failed logins, which every replica shares, so it \
-             can't tell whether this login may be tried and lets nobody log in for now. Try again in a minute.",
-        )
+        PageError::throttle_unavailable(self)
     }
 }
 

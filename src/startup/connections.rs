@@ -241,7 +241,7 @@ impl Server {
     /// balancer sees an answer rather than a failure, and the page carries
     /// the same security headers as every other.
     fn refuse(&self, stream: TcpStream, refusal: Refusal) {
-        self.metrics.connection_refused(refusal);
+        self.metrics.connection_refused(refusal.label());
         // A plain socket, so that the write is tried at once: tokio's
         // `try_write` gives up until its event loop has seen the new socket
         // writable.

@@ -373,6 +373,14 @@ async fn lint_refuses_what_is_not_one_set_cookie_line() {
             "not a host name",
         ),
         (json!({"set_cookie": "a=\\xZZ"}), "\\x"),
+        (
+            json!({"set_cookie": "a=1", "context": "cross-site"}),
+            "unknown context \"cross-site\": one of same-site, cross-site-top-level,",
+        ),
+        (
+            json!({"set_cookie": "a=1", "scheme": "ftp"}),
+            "unknown variant `ftp`",
+        ),
     ] {
         let response = app.post_json("/api/lint", &body).await;
 

@@ -243,3 +243,34 @@ async fn x_served_by_names_the_replica_only_when_asked() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_cookies_withheld_by_policy_by_policy() {
+    let app = oneshot_app().await;
+
+    let cross_site = app
+        .send(
+            app.client
+                .get(app.url("/api/cookies/set?theme=dark"))
+                .header("sec-fetch-site", "cross-site"),
+            true,
+        )
+        .await;
+    let reserved = app
+        .post_form("/inspect", &[("name", "lab_session"), ("value", "x")])
+        .await;
+
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert_eq!(reserved.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = metrics(&app).await;
+    let refused = |reason: &str| {
+        sample(
+            &text,
+            &format!("cookie_lab_cookies_refused_total{{reason=\"{reason}\"}}"),
+        )
+    };
+    assert_eq!(refused("cross-site"), Some(1.0), "{text}");
+    assert_eq!(refused("reserved-name"), Some(1.0), "{text}");
+    assert_eq!(refused("response-cap"), Some(0.0), "{text}");
+    assert_eq!(refused("cannot-be-written"), Some(0.0), "{text}");
+}

@@ -3,7 +3,7 @@
 
 use cookie_lab::cli::{KeysAction, KeysArgs};
 use cookie_lab::commands;
-use cookie_lab::security::proxy::TrustedProxies;
+use cookie_lab::config::TrustedProxies;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 

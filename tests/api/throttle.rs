@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use cookie_lab::security::proxy::TrustedProxies;
+use cookie_lab::config::TrustedProxies;
 use cookie_lab::security::throttle::{Clock, ManualClock};
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Response, StatusCode};

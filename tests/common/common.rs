@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cookie_lab::cli::LogFormat;
+use cookie_lab::config::TrustedProxies;
 use cookie_lab::config::{Config, ConnectionLimits, RevocationStore};
 use cookie_lab::domain::Password;
 use cookie_lab::keys::KeyRing;
 use cookie_lab::revocation::Revocations;
 use cookie_lab::routes;
-use cookie_lab::security::proxy::TrustedProxies;
 use cookie_lab::security::throttle::Clock;
 use cookie_lab::security::throttle::LoginThrottle;
 use cookie_lab::startup::Application;

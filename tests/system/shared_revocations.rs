@@ -451,3 +451,32 @@ fn calls_of(info: &str) -> u64 {
         })
         .sum()
 }
+
+/// The 503 page tells the user nothing internal; the request's log line
+/// says why (the cause travels to the one line the request writes).
+#[tokio::test]
+async fn a_store_failure_is_logged_on_the_requests_line_with_its_cause() {
+    let mut redis = RedisServer::start().await;
+    let data = TempDir::new().unwrap();
+    let url = redis.url();
+    let server = crate::binary::RunningBinary::start(data.path(), &["--revocations", &url]);
+    redis.stop();
+
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/login", server.addr))
+        .form(&[("email", EMAIL), ("password", "code")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let page = response.text().await.unwrap();
+    assert!(!page.contains("redis"), "no internals on the page: {page}");
+    let log = server.log();
+    let line = log
+        .iter()
+        .find(|line| line.contains("request failed") && line.contains("/login"))
+        .unwrap_or_else(|| panic!("no failed-request line for /login: {log:#?}"));
+    assert!(line.contains("status=503"), "{line}");
+    assert!(line.contains("error="), "the cause is on the line: {line}");
+}

@@ -24,10 +24,7 @@ impl Refusal {
 
     /// The metric label.
     pub fn label(self) -> &'static str {
-        match self {
-            Self::PerClient => "per_client",
-            Self::Total => "total",
-        }
+        crate::metrics::CONNECTION_REFUSALS[self.index()]
     }
 
     fn index(self) -> usize {

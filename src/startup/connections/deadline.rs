@@ -48,8 +48,8 @@ impl Timeout {
     /// The metric label.
     pub fn label(self) -> &'static str {
         match self {
-            Self::HeaderRead => "header_read",
-            Self::KeepAlive => "keep_alive",
+            Self::HeaderRead => crate::metrics::CONNECTION_TIMEOUTS[0],
+            Self::KeepAlive => crate::metrics::CONNECTION_TIMEOUTS[1],
         }
     }
 
@@ -173,7 +173,7 @@ impl TimedStream {
         ready!(self.poll_expired(by, cx));
         if !self.timed_out {
             self.timed_out = true;
-            self.metrics.connection_timed_out(timeout);
+            self.metrics.connection_timed_out(timeout.label());
         }
         Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, timeout.message()))
     }
