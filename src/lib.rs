@@ -24,3 +24,5 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod templates;
+#[cfg(test)]
+mod test_support;

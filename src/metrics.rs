@@ -24,7 +24,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
-use prometheus_client::registry::{Registry, Unit};
+use prometheus_client::registry::{Metric, Registry, Unit};
 
 use crate::cookies::login::LoginCookie;
 use crate::cookies::{CookiesRefused, policy};
@@ -134,14 +134,20 @@ struct TimeoutLabels {
 /// refused kind.
 const REJECTION_REASONS: [&str; 4] = ["tampered", "expired", "revoked", "unknown_key"];
 
+/// A new metric, registered under `name`; the registry keeps a handle.
+fn registered<M: Metric + Clone + Default>(registry: &mut Registry, name: &str, help: &str) -> M {
+    let metric = M::default();
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Metrics {
     pub fn new(replica_name: Option<&str>) -> Self {
         let mut registry = Registry::with_prefix("cookie_lab");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
+        let requests: Family<RequestLabels, Counter> = registered(
+            &mut registry,
             "http_requests",
             "HTTP requests answered, by method, route template and status",
-            requests.clone(),
         );
         let latency = Family::<RouteLabels, LatencyHistogram>::default();
         registry.register_with_unit(
@@ -150,63 +156,53 @@ impl Metrics {
             Unit::Seconds,
             latency.clone(),
         );
-        let in_flight = Gauge::default();
-        registry.register(
+        let in_flight: Gauge = registered(
+            &mut registry,
             "http_requests_in_flight",
             "Requests being answered right now",
-            in_flight.clone(),
         );
-        let login_cookies_rejected = Family::<ReasonLabels, Counter>::default();
-        registry.register(
+        let login_cookies_rejected: Family<ReasonLabels, Counter> = registered(
+            &mut registry,
             "login_cookies_rejected",
             "Login cookies that did not log anyone in, by reason",
-            login_cookies_rejected.clone(),
         );
-        let cookies_refused = Family::<RuleLabels, Counter>::default();
-        registry.register(
+        let cookies_refused: Family<RuleLabels, Counter> = registered(
+            &mut registry,
             "cookies_refused",
             "Cookies not sent, by the engine's reason Chromium or Firefox would drop them for, or cookie-lab's policy",
-            cookies_refused.clone(),
         );
-        let logins = Counter::default();
-        registry.register("logins", "Successful logins", logins.clone());
-        let login_failures = Counter::default();
-        registry.register(
+        let logins: Counter = registered(&mut registry, "logins", "Successful logins");
+        let login_failures: Counter = registered(
+            &mut registry,
             "login_failures",
             "Logins refused for a wrong password",
-            login_failures.clone(),
         );
-        let login_throttled = Family::<ByLabels, Counter>::default();
-        registry.register(
+        let login_throttled: Family<ByLabels, Counter> = registered(
+            &mut registry,
             "login_throttled",
             "Logins refused with 429 after too many failures: by a (client, email) pair in backoff, or a client at its ceiling",
-            login_throttled.clone(),
         );
-        let logins_rate_limited = Counter::default();
-        registry.register(
+        let logins_rate_limited: Counter = registered(
+            &mut registry,
             "logins_rate_limited",
             "Correct passwords refused with 429 because the client or email created too many sessions (--login-rate)",
-            logins_rate_limited.clone(),
         );
-        let connections_open = Gauge::default();
-        registry.register(
+        let connections_open: Gauge = registered(
+            &mut registry,
             "connections_open",
             "Client connections open right now",
-            connections_open.clone(),
         );
-        let connections_refused = Family::<ReasonLabels, Counter>::default();
-        registry.register(
+        let connections_refused: Family<ReasonLabels, Counter> = registered(
+            &mut registry,
             "connections_refused",
             "Connections answered 503 and closed at once because a cap was reached: \
              per_client (one client's share) or total (all connections)",
-            connections_refused.clone(),
         );
-        let connections_timed_out = Family::<TimeoutLabels, Counter>::default();
-        registry.register(
+        let connections_timed_out: Family<TimeoutLabels, Counter> = registered(
+            &mut registry,
             "connections_timed_out",
             "Connections closed by a timeout: header_read (a request's headers came too slowly, \
              or nothing came) or keep_alive (idle between requests)",
-            connections_timed_out.clone(),
         );
         let mut build = vec![("version", env!("CARGO_PKG_VERSION").to_owned())];
         if let Some(name) = replica_name {

@@ -32,6 +32,11 @@ pub enum RevocationError {
     Unavailable(String),
 }
 
+/// The store failed: `err` says how.
+fn unavailable(err: impl std::fmt::Display) -> RevocationError {
+    RevocationError::Unavailable(err.to_string())
+}
+
 /// A fresh revocation epoch: random, never 0 (which stands for cookies
 /// sealed before epochs existed, and so matches no store).
 pub(crate) fn new_epoch() -> Result<u64, RevocationError> {

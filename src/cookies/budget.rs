@@ -53,16 +53,9 @@ fn budget(id: &'static str, message: String, fix: &str) -> Finding {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::header::COOKIE;
-    use axum::http::{HeaderMap, HeaderValue};
 
     use super::*;
-
-    fn header(text: &str) -> RequestCookies {
-        let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_str(text).unwrap());
-        RequestCookies::from_headers(&headers)
-    }
+    use crate::test_support::request_cookies as header;
 
     #[test]
     fn budgets_warn_past_50_cookies_and_8_kib() {

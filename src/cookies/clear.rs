@@ -45,21 +45,15 @@ pub fn removals_for(
 
 #[cfg(test)]
 mod tests {
-    use axum::http::header::COOKIE;
-    use axum::http::{HeaderMap, HeaderValue};
     use axum::response::IntoResponse;
     use time::macros::datetime;
 
     use super::*;
+    use crate::test_support::request_cookies;
 
     #[test]
     fn each_distinct_name_gets_one_removal_at_the_root() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            COOKIE,
-            HeaderValue::from_static("a=1; lab_session=x; a=2; __Secure-b=3; bad name=4"),
-        );
-        let received = RequestCookies::from_headers(&headers);
+        let received = request_cookies("a=1; lab_session=x; a=2; __Secure-b=3; bad name=4");
         let ctx = CookieContext::new("127.0.0.1:5000", false);
         let now = datetime!(2026-11-29 12:00 UTC);
 
@@ -84,9 +78,7 @@ mod tests {
     #[test]
     fn a_bomb_of_distinct_names_gets_at_most_the_browser_limit() {
         let header: Vec<String> = (0..1000).map(|i| format!("c{i}=1")).collect();
-        let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_str(&header.join("; ")).unwrap());
-        let received = RequestCookies::from_headers(&headers);
+        let received = request_cookies(&header.join("; "));
         let ctx = CookieContext::new("localhost", false);
 
         let removals = removals_for(&received, &ctx, datetime!(2026-11-29 12:00 UTC));

@@ -216,11 +216,7 @@ mod tests {
     #[test]
     fn fetch_metadata_gives_the_engines_context() {
         let context = |pairs: &[(&'static str, &'static str)]| {
-            let mut headers = axum::http::HeaderMap::new();
-            for (name, value) in pairs {
-                headers.insert(*name, axum::http::HeaderValue::from_static(value));
-            }
-            request_context(&headers)
+            request_context(&crate::test_support::headers(pairs))
         };
         assert_eq!(context(&[]), Context::SameSite);
         assert_eq!(

@@ -62,19 +62,12 @@ pub fn inspect<'a>(
 
 #[cfg(test)]
 mod tests {
-    use axum::http::header::COOKIE;
-    use axum::http::{HeaderMap, HeaderValue};
     use time::Duration;
 
     use super::*;
     use crate::cookies::login::LoginClaims;
     use crate::domain::Email;
-
-    fn request(header: &str) -> RequestCookies {
-        let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_str(header).unwrap());
-        RequestCookies::from_headers(&headers)
-    }
+    use crate::test_support::request_cookies as request;
 
     #[test]
     fn each_cookie_is_classified_raw_and_in_order() {

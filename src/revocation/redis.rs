@@ -19,7 +19,7 @@
 
 use time::OffsetDateTime;
 
-use super::RevocationError;
+use super::{RevocationError, unavailable};
 use crate::config::RedisTarget;
 use crate::redis_link::RedisLink;
 
@@ -28,10 +28,6 @@ const EPOCH_KEY: &str = "cookie-lab:epoch";
 
 pub struct RedisRevocations {
     link: RedisLink,
-}
-
-fn unavailable(err: impl std::fmt::Display) -> RevocationError {
-    RevocationError::Unavailable(err.to_string())
 }
 
 impl RedisRevocations {

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::RevocationError;
+use super::{RevocationError, unavailable};
 
 pub(super) const FILE_NAME: &str = "revocations.sqlite3";
 
@@ -50,10 +50,6 @@ struct Live {
     /// True when `map` holds every revocation in force, so a miss means
     /// "not revoked" without asking SQLite.
     complete: bool,
-}
-
-fn unavailable(err: impl std::fmt::Display) -> RevocationError {
-    RevocationError::Unavailable(err.to_string())
 }
 
 impl SqliteRevocations {

@@ -126,14 +126,7 @@ mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
+    use crate::test_support::headers;
 
     #[test]
     fn same_origin_and_user_initiated_requests_pass() {

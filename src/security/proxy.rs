@@ -190,17 +190,9 @@ fn forwarded_https(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
-    use axum::http::HeaderValue;
 
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
+    use crate::test_support::headers;
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

@@ -239,7 +239,10 @@ async fn x_served_by_names_the_replica_only_when_asked() {
     assert_eq!(error.headers()["x-served-by"], "web-2", "error pages too");
     let text = metrics(&named).await;
     assert!(
-        text.contains(r#"cookie_lab_build_info{version="0.1.0",replica="web-2"} 1"#),
+        text.contains(&format!(
+            r#"cookie_lab_build_info{{version="{}",replica="web-2"}} 1"#,
+            env!("CARGO_PKG_VERSION")
+        )),
         "{text}"
     );
 }
