@@ -9,7 +9,7 @@
 use time::OffsetDateTime;
 
 use super::host::{self, CanonHost};
-use super::http::{self, Delivered};
+use super::http;
 use super::reasons::ReasonId::{self, *};
 use super::{
     ChromiumThirdParty, Context, Engine, Expiry, IgnoreCause, IgnoredAttribute,
@@ -490,22 +490,9 @@ pub(super) fn evaluate(
     let mut warnings = Vec::new();
 
     // ---- The HTTP parser (net/http/http_util.cc) ----
-    let line = match http::chromium(line) {
-        Delivered::ResponseFailed => {
-            verdict.outcome = Outcome::ResponseFailed;
-            return verdict;
-        }
-        Delivered::Value { value, rest } => {
-            if !rest.is_empty() {
-                ignored.push(IgnoredAttribute::new(
-                    b"",
-                    &rest,
-                    IgnoreCause::OtherHeaderLines,
-                    None,
-                ));
-            }
-            value
-        }
+    let Some(line) = http::chromium(line).into_value(&mut ignored) else {
+        verdict.outcome = Outcome::ResponseFailed;
+        return verdict;
     };
     let line = line.as_slice();
 

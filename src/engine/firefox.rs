@@ -7,7 +7,7 @@
 use time::OffsetDateTime;
 
 use super::host;
-use super::http::{self, Delivered};
+use super::http;
 use super::reasons::ReasonId::{self, *};
 use super::{
     Context, Engine, Expiry, FirefoxThirdParty, IgnoreCause, IgnoredAttribute,
@@ -371,22 +371,9 @@ pub(super) fn evaluate(
     }
 
     // ---- The HTTP parser (nsHttpTransaction, nsHttpHeaderArray) ----
-    let line = match http::firefox(line) {
-        Delivered::ResponseFailed => {
-            verdict.outcome = Outcome::ResponseFailed;
-            return verdict;
-        }
-        Delivered::Value { value, rest } => {
-            if !rest.is_empty() {
-                ignored.push(IgnoredAttribute::new(
-                    b"",
-                    &rest,
-                    IgnoreCause::OtherHeaderLines,
-                    None,
-                ));
-            }
-            value
-        }
+    let Some(line) = http::firefox(line).into_value(&mut ignored) else {
+        verdict.outcome = Outcome::ResponseFailed;
+        return verdict;
     };
     let line = line.as_slice();
 

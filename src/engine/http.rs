@@ -4,6 +4,8 @@
 //! lines (or no valid response at all), and the two engines cut it
 //! differently.
 
+use super::{IgnoreCause, IgnoredAttribute};
+
 /// The header value the cookie code receives, and the header lines that
 /// followed it on the wire (not part of this cookie).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +17,27 @@ pub(crate) enum Delivered {
     /// The engine refuses the whole response (a network error): the cookie
     /// code never sees the line.
     ResponseFailed,
+}
+
+impl Delivered {
+    /// The value the engine's cookie code parses, noting the header lines
+    /// that followed it as ignored; `None` when the response failed.
+    pub(crate) fn into_value(self, ignored: &mut Vec<IgnoredAttribute>) -> Option<Vec<u8>> {
+        match self {
+            Delivered::ResponseFailed => None,
+            Delivered::Value { value, rest } => {
+                if !rest.is_empty() {
+                    ignored.push(IgnoredAttribute::new(
+                        b"",
+                        &rest,
+                        IgnoreCause::OtherHeaderLines,
+                        None,
+                    ));
+                }
+                Some(value)
+            }
+        }
+    }
 }
 
 fn is_lws(b: u8) -> bool {
