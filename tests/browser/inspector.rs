@@ -1,7 +1,7 @@
 //! The inspector and its workbench in a real browser, and the rules checked
 //! against what Chromium really does with the same cookies.
 
-use crate::harness::{Browser, Profile, browser_test};
+use crate::harness::{Browser, Engine, Profile, browser_test};
 
 /// The "What it is" badge of the inspector row for `name`.
 async fn kind_of(b: &Browser, name: &str) -> String {
@@ -17,7 +17,7 @@ async fn kind_of(b: &Browser, name: &str) -> String {
 
 #[tokio::test]
 async fn a_cookie_set_by_javascript_shows_up_in_the_inspector() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.goto("/client").await;
         b.type_into("client-name", "theme").await;
         b.type_into("client-value", "dark mode").await;
@@ -36,7 +36,7 @@ async fn a_cookie_set_by_javascript_shows_up_in_the_inspector() {
 
 #[tokio::test]
 async fn the_workbench_refuses_same_site_none_without_secure_and_chromium_stores_nothing() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.goto("/inspect").await;
         b.type_into("w-name", "tracker").await;
         b.type_into("w-value", "1").await;
@@ -72,7 +72,7 @@ async fn the_workbench_refuses_same_site_none_without_secure_and_chromium_stores
 
 #[tokio::test]
 async fn a_workbench_cookie_is_stored_as_sent_and_the_delete_button_removes_it() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.goto("/inspect").await;
         b.type_into("w-name", "__Host-prefs").await;
         b.type_into("w-value", "compact").await;
@@ -107,7 +107,7 @@ async fn a_workbench_cookie_is_stored_as_sent_and_the_delete_button_removes_it()
 
 #[tokio::test]
 async fn the_inspector_names_the_login_cookie_and_a_tampered_copy() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.log_in("ada@example.com", crate::harness::PASSWORD).await;
         b.find("success-message").await;
         b.goto("/inspect").await;

@@ -5,14 +5,14 @@ use cookie::SameSite;
 use fantoccini::cookies::Cookie;
 use time::OffsetDateTime;
 
-use crate::harness::{PASSWORD, Profile, browser_test};
+use crate::harness::{Engine, PASSWORD, Profile, browser_test};
 
 const EMAIL: &str = "ada@example.com";
 const LOGIN_COOKIE: &str = "lab_session";
 
 #[tokio::test]
 async fn logging_in_leads_to_a_profile_that_shows_the_email() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.log_in(EMAIL, PASSWORD).await;
         let success = b.text("success-message").await;
         assert!(success.contains(EMAIL), "{success}");
@@ -29,7 +29,7 @@ async fn logging_in_leads_to_a_profile_that_shows_the_email() {
 
 #[tokio::test]
 async fn a_wrong_password_shows_the_error_page_and_stores_no_login_cookie() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.log_in(EMAIL, "not-the-password").await;
         let error = b.text("error").await;
         assert!(error.contains("Login failed"), "{error}");
@@ -53,7 +53,7 @@ async fn a_wrong_password_shows_the_error_page_and_stores_no_login_cookie() {
 
 #[tokio::test]
 async fn logging_out_ends_the_login() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.log_in(EMAIL, PASSWORD).await;
         b.find("success-message").await;
         b.goto("/profile").await;
@@ -74,7 +74,7 @@ async fn logging_out_ends_the_login() {
 
 #[tokio::test]
 async fn scripts_cannot_read_the_login_cookie() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         // A script-visible cookie too, so an empty document.cookie can't pass.
         b.set_user_id("alice").await;
         b.log_in(EMAIL, PASSWORD).await;
@@ -109,7 +109,7 @@ async fn scripts_cannot_read_the_login_cookie() {
 
 #[tokio::test]
 async fn a_forged_cookie_logs_nobody_in() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.goto("/").await;
         // The tutorial's login cookie, which anyone could write.
         b.client

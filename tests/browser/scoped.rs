@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use crate::harness::{Deadline, Profile, browser_test};
+use crate::harness::{Deadline, Engine, Profile, browser_test};
 
 #[tokio::test]
 async fn code_is_scoped_to_cookies_and_expires_after_its_max_age() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         let before = OffsetDateTime::now_utc();
         b.goto("/cookies?max_age=3").await;
         assert_eq!(b.text("max-age").await, "3");
@@ -66,7 +66,7 @@ async fn code_is_scoped_to_cookies_and_expires_after_its_max_age() {
 
 #[tokio::test]
 async fn cookies_delete_removes_code_from_the_browser() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.goto("/cookies").await;
         assert!(b.cookie("code").await.is_some(), "code was not stored");
 
