@@ -12,9 +12,10 @@
 //!
 //! Cookies are read with classic WebDriver (`GET /cookie`), which gives the
 //! cookies the browser would send to the current page — enough for these
-//! flows, which set and read on the same page. Both drivers report
-//! `httpOnly`, `secure` and `sameSite` there; see `login.rs` for what each
-//! reports for the login cookie.
+//! flows, which set and read on the same page (the browser-truth recorder
+//! reads whole jars). Both drivers report `httpOnly`, `secure` and an
+//! explicit `sameSite` as stored; for a cookie stored without SameSite,
+//! chromedriver reports Lax and geckodriver None (`client.rs` shows it).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -203,6 +204,8 @@ fn firefox_prefs(profile: Profile) -> serde_json::Value {
     // sure: every request but those to 127.0.0.1 and localhost (which
     // Firefox never sends to a proxy) goes to a proxy on a closed loopback
     // port, so no host name is looked up, and DNS over HTTPS is off.
+    // (Checked once with a listener there: a page on another name arrived
+    // as `GET http://that-name/`, while 127.0.0.1 loaded directly.)
     let mut prefs = json!({
         "network.proxy.type": 1,
         "network.proxy.http": "127.0.0.1",
