@@ -1,7 +1,10 @@
 //! One typed template per page (askama: compiled in, auto-escaped).
 //! The names follow the tutorial's templates.
 
+use std::sync::LazyLock;
+
 use askama::Template;
+use axum::body::Bytes;
 
 use crate::cookies::Finding;
 use crate::engine::{Engine, Outcome};
@@ -24,17 +27,33 @@ impl<T: Template> IntoResponse for Page<T> {
     fn into_response(self) -> Response {
         match self.0.render() {
             Ok(html) => Html(html).into_response(),
-            Err(err) => {
-                let mut response =
-                    (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
-                response
-                    .extensions_mut()
-                    .insert(crate::telemetry::FailureCause(format!(
-                        "a template failed to render: {err}"
-                    )));
-                response
-            }
+            Err(err) => render_failed(&err),
         }
+    }
+}
+
+fn render_failed(err: &dyn std::fmt::Display) -> Response {
+    let mut response = (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
+    response
+        .extensions_mut()
+        .insert(crate::telemetry::FailureCause(format!(
+            "a template failed to render: {err}"
+        )));
+    response
+}
+
+/// `/`, which shows nothing of the request: rendered once, then every
+/// answer shares the bytes.
+pub fn index_page() -> Response {
+    static HTML: LazyLock<Result<Bytes, String>> = LazyLock::new(|| {
+        IndexPage
+            .render()
+            .map(Bytes::from)
+            .map_err(|err| err.to_string())
+    });
+    match &*HTML {
+        Ok(html) => Html(html.clone()).into_response(),
+        Err(err) => render_failed(err),
     }
 }
 

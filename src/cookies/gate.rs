@@ -10,18 +10,35 @@ use time::OffsetDateTime;
 use super::context::CookieContext;
 use super::finding::{Finding, Severity};
 use super::spec::CookieSpec;
-use crate::engine::{self, Engine, Outcome};
+use crate::engine::{self, Engine, Outcome, SetterUrl, Verdicts};
 use crate::lint::{self, EngineReport, LintReport};
 
 /// The engines' verdicts on one outgoing cookie, and what they mean.
 #[derive(Debug, Clone)]
 pub(super) struct Judgement {
-    /// Both engines' verdicts, as the lint reports them (the workbench
-    /// shows them side by side).
-    pub(super) report: Box<LintReport>,
+    /// The exact `Set-Cookie` line judged, which is the one sent.
+    pub(super) header: String,
+    /// Both engines' verdicts, for the report (the workbench shows them
+    /// side by side).
+    pub(super) judged: Box<Judged>,
     /// Every reason an engine rejects it for, then every warning, ignored
     /// attribute and piece of advice.
     pub(super) findings: Vec<Finding>,
+}
+
+/// What a report of the verdicts needs. The report itself (its text, every
+/// reason's explanation) is only built when someone reads it: most cookies
+/// are sent without anyone looking, and building it cost more than judging.
+#[derive(Debug, Clone)]
+pub(super) struct Judged {
+    verdicts: Verdicts,
+    setter: SetterUrl,
+}
+
+impl Judged {
+    pub(super) fn report(&self, line: &str) -> LintReport {
+        lint::report(&self.verdicts, line.as_bytes(), &self.setter, true)
+    }
 }
 
 impl Judgement {
@@ -48,12 +65,37 @@ pub(super) fn judge(
     })?;
     let header = spec.to_header_value(now);
     let verdicts = engine::evaluate(header.as_bytes(), &setter, ctx.engine_context(), now);
-    let report = lint::report(&verdicts, header.as_bytes(), &setter, true);
-    let findings = findings_of(&report);
+    let judged = Box::new(Judged { verdicts, setter });
+    let findings = if says_nothing(&judged.verdicts) {
+        Vec::new()
+    } else {
+        findings_of(&judged.report(&header))
+    };
     Ok(Judgement {
-        report: Box::new(report),
+        header,
+        judged,
         findings,
     })
+}
+
+/// True when [`findings_of`] would find nothing: both engines store the
+/// cookie (or delete it) with no reason, warning, ignored attribute worth
+/// saying or capped lifetime, and there is no advice. Checked on the
+/// verdicts, so a cookie with nothing to say needs no report; a test holds
+/// it to `findings_of`.
+fn says_nothing(verdicts: &Verdicts) -> bool {
+    verdicts.advice.is_empty()
+        && Engine::ALL.iter().all(|&engine| {
+            let verdict = verdicts.get(engine);
+            verdict.outcome != Outcome::Rejected
+                && verdict.reasons.is_empty()
+                && verdict.warnings.is_empty()
+                && verdict.ignored.iter().all(|i| i.cause.is_harmless())
+                && !verdict
+                    .cookie
+                    .as_ref()
+                    .is_some_and(|c| matches!(c.expiry, engine::Expiry::At { capped: true, .. }))
+        })
 }
 
 /// The report as findings: each engine's reasons when it rejects the
@@ -128,5 +170,49 @@ fn name(engine: Engine) -> &'static str {
     match engine {
         Engine::Chromium => "Chromium",
         Engine::Firefox => "Firefox",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Context, Scheme, bytes};
+
+    /// `says_nothing` is a shortcut for "`findings_of` finds nothing": on
+    /// every line of the browser-truth corpus (but those whose dates are
+    /// relative to the recording), in every context, over http and https,
+    /// the two agree.
+    #[test]
+    fn says_nothing_exactly_when_there_are_no_findings() {
+        let corpus: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/browser-truth/cases.json")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let (mut silent, mut checked) = (0, 0);
+        for case in corpus["cases"].as_array().unwrap() {
+            let line = case["line"].as_str().unwrap();
+            if line.contains("{now") {
+                continue;
+            }
+            let line = bytes::unescape(line).unwrap();
+            for scheme in [Scheme::Http, Scheme::Https] {
+                let setter = SetterUrl::new(scheme, "shop.example.com", "/a/b").unwrap();
+                for context in Context::ALL {
+                    let verdicts = engine::evaluate(&line, &setter, context, now);
+                    let report = lint::report(&verdicts, &line, &setter, true);
+                    let quiet = findings_of(&report).is_empty();
+                    assert_eq!(
+                        says_nothing(&verdicts),
+                        quiet,
+                        "{case} {scheme:?} {context:?}"
+                    );
+                    checked += 1;
+                    silent += usize::from(quiet);
+                }
+            }
+        }
+        assert!(
+            checked > 3000 && silent > 100,
+            "{checked} checked, {silent} silent"
+        );
     }
 }

@@ -21,7 +21,7 @@ pub struct PreparedCookie {
     text: String,
     warnings: Vec<Finding>,
     /// What each engine does with it.
-    report: Box<LintReport>,
+    judged: Box<gate::Judged>,
 }
 
 impl PreparedCookie {
@@ -35,9 +35,9 @@ impl PreparedCookie {
         &self.warnings
     }
 
-    /// Each engine's verdict on it.
-    pub fn report(&self) -> &LintReport {
-        &self.report
+    /// Each engine's verdict on it, as the lint reports it.
+    pub fn report(&self) -> LintReport {
+        self.judged.report(&self.text)
     }
 }
 
@@ -319,19 +319,18 @@ fn check_and_build(
         return Err(Refused::Dropped {
             spec_name: spec.name.clone(),
             findings: judgement.findings,
-            report: Some(judgement.report),
+            report: Some(Box::new(judgement.judged.report(&judgement.header))),
         });
     }
     // An engine that accepts the line accepts no control character, and the
     // value is percent-encoded, so this cannot fail; if it ever did,
     // refusing is still the right answer.
-    let text = spec.to_header_value(now);
-    match HeaderValue::from_str(&text) {
+    match HeaderValue::from_str(&judgement.header) {
         Ok(header) => Ok(PreparedCookie {
             header,
-            text,
+            text: judgement.header,
             warnings: judgement.findings,
-            report: judgement.report,
+            judged: judgement.judged,
         }),
         Err(_) => Err(Refused::Dropped {
             spec_name: spec.name.clone(),
@@ -339,7 +338,7 @@ fn check_and_build(
                 "not-a-header",
                 "the Set-Cookie line can't be sent as an HTTP header".to_owned(),
             )],
-            report: Some(judgement.report),
+            report: Some(Box::new(judgement.judged.report(&judgement.header))),
         }),
     }
 }

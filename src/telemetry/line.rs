@@ -259,18 +259,27 @@ struct Sanitizing<'a, W: fmt::Write + ?Sized>(&'a mut W);
 
 impl<W: fmt::Write + ?Sized> fmt::Write for Sanitizing<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        for ch in text.chars() {
-            match ch {
-                '\x1b' => self.0.write_str("\\x1b")?,
-                '\x07' => self.0.write_str("\\x07")?,
-                '\x08' => self.0.write_str("\\x08")?,
-                '\x0c' => self.0.write_str("\\x0c")?,
-                '\x7f' => self.0.write_str("\\x7f")?,
-                '\u{80}'..='\u{9f}' => write!(self.0, "\\u{{{:x}}}", u32::from(ch))?,
-                _ => self.0.write_char(ch)?,
+        let mut plain = 0;
+        for (at, ch) in text.char_indices() {
+            let escaped = match ch {
+                '\x1b' => "\\x1b",
+                '\x07' => "\\x07",
+                '\x08' => "\\x08",
+                '\x0c' => "\\x0c",
+                '\x7f' => "\\x7f",
+                '\u{80}'..='\u{9f}' => "",
+                _ => continue,
+            };
+            // Runs of ordinary text go out in one write.
+            self.0.write_str(&text[plain..at])?;
+            if escaped.is_empty() {
+                write!(self.0, "\\u{{{:x}}}", u32::from(ch))?;
+            } else {
+                self.0.write_str(escaped)?;
             }
+            plain = at + ch.len_utf8();
         }
-        Ok(())
+        self.0.write_str(&text[plain..])
     }
 }
 
