@@ -12,12 +12,35 @@ use crate::lint::LintReport;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-/// A time as pages show it: `2026-11-26 22:45:20 UTC`.
+/// A time as pages show it: `2026-11-26 22:45:20 UTC`. Written digit by
+/// digit: through `time`'s format descriptions it cost 1.6k instructions a
+/// call, and `/profile` makes two.
 pub fn format_utc(at: time::OffsetDateTime) -> String {
-    at.format(time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-    ))
-    .unwrap_or_else(|_| at.to_string())
+    let year = at.year();
+    if !(0..=9999).contains(&year) {
+        return at.to_string();
+    }
+    let mut text = String::with_capacity(23);
+    // Each value is below 10000 (the year) or 100 (the rest), so every
+    // digit is below 10.
+    let year = year.unsigned_abs();
+    for place in [1000, 100, 10, 1] {
+        text.push(char::from(b'0' + (year / place % 10) as u8));
+    }
+    let rest = [
+        ('-', u8::from(at.month())),
+        ('-', at.day()),
+        (' ', at.hour()),
+        (':', at.minute()),
+        (':', at.second()),
+    ];
+    for (separator, value) in rest {
+        text.push(separator);
+        text.push(char::from(b'0' + value / 10));
+        text.push(char::from(b'0' + value % 10));
+    }
+    text.push_str(" UTC");
+    text
 }
 
 /// Renders a template as an HTML response.
@@ -322,4 +345,30 @@ pub struct ErrorPage<'a> {
     pub link_label: &'a str,
     /// A button that posts to this site: where, and its label.
     pub action: Option<(&'static str, &'static str)>,
+}
+
+#[cfg(test)]
+mod format_utc_tests {
+    use time::macros::datetime;
+
+    use super::format_utc;
+
+    /// The digits written by hand are what `time`'s format description wrote.
+    #[test]
+    fn times_read_as_the_format_description_wrote_them() {
+        let described =
+            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+        for at in [
+            datetime!(2026-11-26 22:45:20 UTC),
+            datetime!(0001-01-01 00:00:00 UTC),
+            datetime!(9999-12-31 23:59:59 UTC),
+            datetime!(2026-03-09 07:05:01 UTC),
+        ] {
+            assert_eq!(format_utc(at), at.format(described).unwrap());
+        }
+        assert_eq!(
+            format_utc(datetime!(2026-11-26 22:45:20 UTC)),
+            "2026-11-26 22:45:20 UTC"
+        );
+    }
 }
