@@ -31,13 +31,34 @@ pub(super) struct Judgement {
 /// are sent without anyone looking, and building it cost more than judging.
 #[derive(Debug, Clone)]
 pub(super) struct Judged {
-    verdicts: Verdicts,
     setter: SetterUrl,
+    verdicts: Judging,
+}
+
+#[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "it lives in a Judged, which is always boxed"
+)]
+enum Judging {
+    Done(Verdicts),
+    /// Judged by its shape ([`judge_own`]): the verdicts on the line
+    /// itself are worked out if a report is asked for.
+    ByShape {
+        context: engine::Context,
+        now: OffsetDateTime,
+    },
 }
 
 impl Judged {
     pub(super) fn report(&self, line: &str) -> LintReport {
-        lint::report(&self.verdicts, line.as_bytes(), &self.setter, true)
+        let verdicts = match &self.verdicts {
+            Judging::Done(verdicts) => verdicts,
+            Judging::ByShape { context, now } => {
+                &engine::evaluate(line.as_bytes(), &self.setter, *context, *now)
+            }
+        };
+        lint::report(verdicts, line.as_bytes(), &self.setter, true)
     }
 }
 
@@ -58,23 +79,104 @@ pub(super) fn judge(
     ctx: &CookieContext,
     now: OffsetDateTime,
 ) -> Result<Judgement, Unjudgeable> {
-    let setter = ctx.setter().map_err(|err| {
-        Unjudgeable(format!(
-            "this request's Host can't be the host of a page ({err}), so no engine would store a cookie for it"
-        ))
-    })?;
+    let setter = setter_of(ctx)?;
     let header = spec.to_header_value(now);
     let verdicts = engine::evaluate(header.as_bytes(), &setter, ctx.engine_context(), now);
-    let judged = Box::new(Judged { verdicts, setter });
-    let findings = if says_nothing(&judged.verdicts) {
+    let findings = if says_nothing(&verdicts) {
         Vec::new()
     } else {
-        findings_of(&judged.report(&header))
+        findings_of(&lint::report(&verdicts, header.as_bytes(), &setter, true))
     };
     Ok(Judgement {
         header,
-        judged,
+        judged: Box::new(Judged {
+            setter,
+            verdicts: Judging::Done(verdicts),
+        }),
         findings,
+    })
+}
+
+/// [`judge`] for cookie-lab's own cookies (the login cookie), whose values
+/// are base64 (`[A-Za-z0-9+/=._~-]`): the engines judge such a value by its
+/// length alone (a test holds them to it), so the findings of a line with
+/// the value replaced by as many `a`s are the findings of the line. They
+/// are remembered per thread for the last such shape, which changes once a
+/// second with `Expires`: judging the login cookie with both engines cost
+/// more than the rest of a login (docs/PERFORMANCE.md). Any other value is
+/// judged as [`judge`] does.
+pub(super) fn judge_own(
+    spec: &CookieSpec,
+    ctx: &CookieContext,
+    now: OffsetDateTime,
+) -> Result<Judgement, Unjudgeable> {
+    let header = spec.to_header_value(now);
+    let Some(shape) = shape_of(&header) else {
+        return judge(spec, ctx, now);
+    };
+    let context = ctx.engine_context();
+    let setter = setter_of(ctx)?;
+    let key = (shape, setter.clone(), context);
+    let remembered = LAST_SHAPE.with(|last| {
+        let last = last.borrow();
+        last.as_ref()
+            .filter(|(known, _)| *known == key)
+            .map(|(_, findings)| findings.clone())
+    });
+    let findings = match remembered {
+        Some(findings) => findings,
+        None => {
+            let judged = judge(spec, ctx, now)?;
+            if judged.rejected() {
+                return Ok(judged);
+            }
+            LAST_SHAPE.with(|last| *last.borrow_mut() = Some((key, judged.findings.clone())));
+            judged.findings
+        }
+    };
+    Ok(Judgement {
+        header,
+        judged: Box::new(Judged {
+            setter,
+            verdicts: Judging::ByShape { context, now },
+        }),
+        findings,
+    })
+}
+
+type ShapeKey = (String, SetterUrl, engine::Context);
+
+thread_local! {
+    /// The last own-cookie shape judged on this thread, and its findings.
+    static LAST_SHAPE: std::cell::RefCell<Option<(ShapeKey, Vec<Finding>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The line with its value replaced by as many `a`s, when the value is of
+/// `[A-Za-z0-9+/=._~-]`; `None` otherwise.
+fn shape_of(header: &str) -> Option<String> {
+    let (name, rest) = header.split_once('=')?;
+    let end = rest.find(';').unwrap_or(rest.len());
+    let (value, attributes) = rest.split_at(end);
+    let token = value.bytes().all(|b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'.' | b'_' | b'~' | b'-')
+    });
+    if !token {
+        return None;
+    }
+    let mut shape = String::with_capacity(header.len());
+    shape.push_str(name);
+    shape.push('=');
+    shape.extend(std::iter::repeat_n('a', value.len()));
+    shape.push_str(attributes);
+    Some(shape)
+}
+
+fn setter_of(ctx: &CookieContext) -> Result<SetterUrl, Unjudgeable> {
+    ctx.setter().map_err(|err| {
+        Unjudgeable(format!(
+            "this request's Host can't be the host of a page ({err}), so no engine would store a cookie for it"
+        ))
     })
 }
 
@@ -175,8 +277,57 @@ fn name(engine: Engine) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::engine::{Context, Scheme, bytes};
+
+    proptest! {
+        /// What `judge_own` relies on: for a value of `[A-Za-z0-9+/=._~-]`,
+        /// the findings are those of the line with the value replaced by as
+        /// many `a`s, in every context, at every length (across 4096).
+        #[test]
+        fn a_token_value_is_judged_by_its_length(
+            value in "[A-Za-z0-9+/=._~-]{0,40}",
+            pad in prop::sample::select(vec![0usize, 100, 4070, 4086, 4090, 4200]),
+            https in any::<bool>(),
+            attributes in prop::sample::select(vec![
+                "; HttpOnly; SameSite=Lax; Path=/; Max-Age=604800",
+                "; Secure; HttpOnly; SameSite=Lax; Path=/",
+                "; Path=/",
+                "",
+            ]),
+        ) {
+            let now = OffsetDateTime::now_utc();
+            let name = if https { "__Host-lab_session" } else { "lab_session" };
+            let line = format!("{name}={value}{}{attributes}", "Z".repeat(pad));
+            let shape = shape_of(&line).unwrap();
+            let scheme = if https { Scheme::Https } else { Scheme::Http };
+            let setter = SetterUrl::new(scheme, "127.0.0.1", "/login").unwrap();
+            for context in Context::ALL {
+                let findings = |line: &str| {
+                    let verdicts = engine::evaluate(line.as_bytes(), &setter, context, now);
+                    findings_of(&lint::report(&verdicts, line.as_bytes(), &setter, true))
+                };
+                let (real, shaped) = (findings(&line), findings(&shape));
+                prop_assert_eq!(real.len(), shaped.len());
+                for (a, b) in real.iter().zip(&shaped) {
+                    prop_assert_eq!((a.id, a.engine, a.severity), (b.id, b.engine, b.severity));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_token_values_have_a_shape() {
+        assert_eq!(
+            shape_of("lab_session=k1.Ab+/Z_-~9=; Path=/").as_deref(),
+            Some("lab_session=aaaaaaaaaaaaa; Path=/")
+        );
+        assert_eq!(shape_of("a=\"x\"; Path=/"), None);
+        assert_eq!(shape_of("a=x%20y"), None);
+        assert_eq!(shape_of("a=x y"), None);
+    }
 
     /// `says_nothing` is a shortcut for "`findings_of` finds nothing": on
     /// every line of the browser-truth corpus (but those whose dates are

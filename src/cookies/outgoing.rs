@@ -248,7 +248,7 @@ pub(in crate::cookies) fn prepare_own(
             report: None,
         });
     }
-    check_and_build(spec, ctx, now)
+    build(spec, gate::judge_own(spec, ctx, now))
 }
 
 /// An error of cookie-lab's own policy, not an engine's.
@@ -298,6 +298,15 @@ fn check_and_build(
     ctx: &CookieContext,
     now: OffsetDateTime,
 ) -> Result<PreparedCookie, Refused> {
+    build(spec, gate::judge(spec, ctx, now))
+}
+
+/// The cookie, once judged: refused with every finding when an engine
+/// rejects it (or it can't be written), else ready to send.
+fn build(
+    spec: &CookieSpec,
+    judged: Result<gate::Judgement, gate::Unjudgeable>,
+) -> Result<PreparedCookie, Refused> {
     if let Some(why) = unwritable(spec) {
         return Err(Refused::Dropped {
             spec_name: spec.name.clone(),
@@ -305,7 +314,7 @@ fn check_and_build(
             report: None,
         });
     }
-    let judgement = match gate::judge(spec, ctx, now) {
+    let judgement = match judged {
         Ok(judgement) => judgement,
         Err(gate::Unjudgeable(why)) => {
             return Err(Refused::Dropped {
