@@ -95,9 +95,11 @@ impl RequestCookies {
     /// kept, nameless ones included (a bare `value` has an empty name, as
     /// Chromium sends it).
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let mut text = String::new();
+        let lines = headers.get_all(COOKIE);
+        // Sized once: the lines and the "; " between them.
+        let mut text = String::with_capacity(lines.iter().map(|h| h.len() + 2).sum());
         let mut header_bytes = 0;
-        for header in headers.get_all(COOKIE) {
+        for header in lines {
             let bytes = header.as_bytes();
             header_bytes += bytes.len();
             if !text.is_empty() {

@@ -139,9 +139,8 @@ impl Pending {
     fn finish(&self, response: &mut Response<Body>) {
         let headers = response.headers_mut();
         for (name, value) in &super::SECURITY_HEADERS {
-            if !headers.contains_key(name) {
-                headers.insert(name.clone(), value.clone());
-            }
+            // One hash lookup: a header a handler set is kept.
+            headers.entry(name).or_insert_with(|| value.clone());
         }
         if let Some(served_by) = &self.served_by {
             headers.insert(X_SERVED_BY, served_by.clone());
