@@ -409,11 +409,7 @@ pub(super) fn evaluate(
     verdict.ignored = ignored;
 
     // Total Cookie Protection: a foreign cookie must be partitioned.
-    let must_be_partitioned = foreign
-        && matches!(
-            policy.firefox_third_party,
-            FirefoxThirdParty::Partition | FirefoxThirdParty::PartitionOptIn
-        );
+    let must_be_partitioned = foreign && chips_partitions(policy);
     let mut warnings = Vec::new();
     if must_be_partitioned && !parsed.partitioned {
         if policy.firefox_third_party == FirefoxThirdParty::PartitionOptIn {
@@ -505,7 +501,11 @@ pub(super) fn evaluate(
             parsed.same_site
         },
         expiry,
-        partitioned: parsed.partitioned || must_be_partitioned,
+        // CHIPS: `Partitioned` puts a cookie in the top-level site's jar
+        // only where partitions exist (`isCHIPS` is CHIPS.enabled and
+        // GetPartitionForeign, true for cookieBehavior 5 alone); elsewhere
+        // the attribute is ignored and the cookie is the site's own.
+        partitioned: (parsed.partitioned && chips_partitions(policy)) || must_be_partitioned,
     };
     let outcome = if cookie.expiry == Expiry::Expired {
         Outcome::Deleted
@@ -513,6 +513,15 @@ pub(super) fn evaluate(
         Outcome::Stored
     };
     verdict.finish(outcome, cookie)
+}
+
+/// Whether partitioned jars exist under `policy` (cookieBehavior 5, with or
+/// without opt-in partitioning).
+fn chips_partitions(policy: &Policy) -> bool {
+    matches!(
+        policy.firefox_third_party,
+        FirefoxThirdParty::Partition | FirefoxThirdParty::PartitionOptIn
+    )
 }
 
 #[cfg(test)]

@@ -841,6 +841,21 @@ fn firefox_third_party_policies() {
 }
 
 #[test]
+fn firefox_ignores_partitioned_where_it_keeps_no_partitions() {
+    let line = "n=1; SameSite=None; Secure; Partitioned";
+    let default = in_context(line, Context::SameSite, &Policy::default());
+    assert!(stored(&default.firefox).partitioned);
+    for behaviour in [FirefoxThirdParty::Accept, FirefoxThirdParty::Reject] {
+        let policy = Policy {
+            firefox_third_party: behaviour,
+            ..Policy::default()
+        };
+        let v = in_context(line, Context::SameSite, &policy);
+        assert!(!stored(&v.firefox).partitioned, "{behaviour:?}");
+    }
+}
+
+#[test]
 fn a_cross_site_top_level_navigation_sets_like_same_site_but_is_not_measured() {
     let line = "n=1; SameSite=Strict";
     let same = in_context(line, Context::SameSite, &Policy::default());
