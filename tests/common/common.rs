@@ -66,6 +66,7 @@ pub(crate) fn test_config(data_dir: &Path) -> Config {
         allowed_hosts: None,
         login_rate: 30,
         connections: ConnectionLimits::default(),
+        lab_peer_origin: None,
     }
 }
 
