@@ -7,6 +7,7 @@ mod client;
 mod guard;
 mod health;
 mod inspector;
+mod lab;
 mod login;
 mod scoped;
 
@@ -16,12 +17,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::from_fn_with_state;
+use axum::response::Response;
 use tower::ServiceBuilder;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::PageError;
 use crate::metrics::RecordLayer;
+use crate::security::cross_site::LabPeerRoute;
 use crate::state::AppState;
 
 /// Form bodies larger than this get a 413: every form here is tiny, and the
@@ -62,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .merge(login::router())
         .merge(client::router())
         .merge(inspector::router())
+        .merge(lab::router())
         .merge(api::router())
         .merge(assets::router())
         .merge(health::router())
@@ -77,7 +81,7 @@ pub fn app(state: AppState) -> Router {
                 // below carry the security headers too.
                 .layer(security_header(csp))
                 .layer(security_header(nosniff))
-                .layer(security_header(frames))
+                .layer(frame_options(frames))
                 .layer(security_header(referrer))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
@@ -93,6 +97,22 @@ fn security_header(
     (name, value): (HeaderName, &'static str),
 ) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// `X-Frame-Options`, except on a response the lab lets its other site
+/// frame (marked with the exemption, [`LabPeerRoute`]; its own CSP then
+/// names the one site that may frame it). Reading one extension is all it
+/// costs the other routes.
+fn frame_options(
+    (name, value): (HeaderName, &'static str),
+) -> SetResponseHeaderLayer<impl FnMut(&Response) -> Option<HeaderValue> + Clone> {
+    SetResponseHeaderLayer::if_not_present(name, move |response: &Response| {
+        response
+            .extensions()
+            .get::<LabPeerRoute>()
+            .is_none()
+            .then(|| HeaderValue::from_static(value))
+    })
 }
 
 /// `Cache-Control: no-store` for pages that show login state, so a shared or

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, ConnectionLimits};
 use crate::keys;
+use crate::lab::LabStore;
 use crate::revocation::Revocations;
 use crate::routes;
 use crate::security::throttle::{Clock, LoginThrottle};
@@ -85,7 +86,10 @@ impl Application {
         let local_addr = listener
             .local_addr()
             .context("could not read the bound address")?;
-        let state = AppState::new(config, ring, revocations, throttle);
+        let lab = LabStore::for_config(&config)
+            .map_err(|err| anyhow::anyhow!("could not prepare the lab's run store: {err}"))?;
+        tracing::info!(store = %lab.describe(), "lab run store ready");
+        let state = AppState::new(config, ring, revocations, throttle, lab);
         let router = routes::app(state.clone());
         spawn_pruning(state.clone());
         keep_timer_wheel_armed();

@@ -103,7 +103,11 @@ impl Browser {
 /// The major version after `token` (`Firefox/153.0` → `153`), if any.
 fn major_after(user_agent: &str, token: &str) -> Option<String> {
     let rest = &user_agent[user_agent.find(token)? + token.len()..];
-    let major: String = rest.chars().take_while(char::is_ascii_digit).take(5).collect();
+    let major: String = rest
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(5)
+        .collect();
     (!major.is_empty()).then_some(major)
 }
 
@@ -139,6 +143,9 @@ mod tests {
         );
         let safari = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15";
         assert_eq!(Browser::from_user_agent(safari, false).engine(), None);
-        assert_eq!(Browser::from_user_agent("curl/8.0", false).describe(), "an unknown browser");
+        assert_eq!(
+            Browser::from_user_agent("curl/8.0", false).describe(),
+            "an unknown browser"
+        );
     }
 }

@@ -147,9 +147,11 @@ pub fn name(kind: Kind, role: Role) -> String {
 /// Every cookie the lab ever sets, in a fixed order: the bit positions of
 /// [`super::run::NameSet`].
 pub fn all_names() -> impl Iterator<Item = (Role, Kind, String)> {
-    Role::ALL
-        .into_iter()
-        .flat_map(|role| Kind::ALL.into_iter().map(move |kind| (role, kind, name(kind, role))))
+    Role::ALL.into_iter().flat_map(|role| {
+        Kind::ALL
+            .into_iter()
+            .map(move |kind| (role, kind, name(kind, role)))
+    })
 }
 
 /// Every removal that clears the lab's cookies from the jar a response
@@ -157,7 +159,11 @@ pub fn all_names() -> impl Iterator<Item = (Role, Kind, String)> {
 pub fn all_removals() -> Vec<CookieSpec> {
     Role::ALL
         .into_iter()
-        .flat_map(|role| Kind::ALL.into_iter().flat_map(move |kind| kind.removals(role)))
+        .flat_map(|role| {
+            Kind::ALL
+                .into_iter()
+                .flat_map(move |kind| kind.removals(role))
+        })
         .collect()
 }
 
@@ -175,9 +181,7 @@ pub enum Site {
 /// The popup and the redirects come last, because Firefox grants a site
 /// storage access after some popups and redirects (its storage-access
 /// heuristics), which would change every later cell.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Column {
     /// B in an iframe on A's page; its response sets the `lab-frame-*`
@@ -298,9 +302,7 @@ impl Column {
             Column::IframeFetch => "/lab/peer/hit",
             Column::Image => "/lab/peer/img",
             Column::CorsFetch | Column::PartitionReadback => "/lab/peer/cors",
-            Column::Link | Column::SameSite | Column::FormPost | Column::Popup => {
-                "/lab/peer/visit"
-            }
+            Column::Link | Column::SameSite | Column::FormPost | Column::Popup => "/lab/peer/visit",
             Column::Redirect1 | Column::Redirect3 => "/lab/peer/hop",
             Column::Redirect2 => "/lab/hop",
         }
@@ -331,7 +333,10 @@ mod tests {
             assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name}");
         }
         assert_eq!(name(Kind::HostPartitioned, Role::Sent), "__Host-lab-chips");
-        assert_eq!(name(Kind::Unspecified, Role::SetByIframe), "lab-frame-unspec");
+        assert_eq!(
+            name(Kind::Unspecified, Role::SetByIframe),
+            "lab-frame-unspec"
+        );
     }
 
     #[test]
@@ -345,7 +350,10 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        assert_eq!(line(Kind::Strict), "lab-strict=v; HttpOnly; SameSite=Strict; Path=/");
+        assert_eq!(
+            line(Kind::Strict),
+            "lab-strict=v; HttpOnly; SameSite=Strict; Path=/"
+        );
         assert_eq!(line(Kind::Unspecified), "lab-unspec=v; HttpOnly; Path=/");
         assert_eq!(
             line(Kind::Partitioned),
@@ -361,7 +369,12 @@ mod tests {
     fn columns_run_in_a_fixed_order_with_the_popup_and_redirects_last() {
         let position = |c: Column| Column::ALL.iter().position(|&x| x == c).unwrap();
         let last_subresource = position(Column::PartitionReadback);
-        for c in [Column::Redirect1, Column::Redirect2, Column::Redirect3, Column::Popup] {
+        for c in [
+            Column::Redirect1,
+            Column::Redirect2,
+            Column::Redirect3,
+            Column::Popup,
+        ] {
             assert!(position(c) > last_subresource, "{c:?}");
             assert!(position(c) > position(Column::FormPost), "{c:?}");
         }

@@ -273,7 +273,11 @@ struct Predicted {
 fn from_rule(sent: bool, rule: SendRule) -> Predicted {
     let meta = rule.meta();
     Predicted {
-        outcome: if sent { Outcome::Sent } else { Outcome::NotSent },
+        outcome: if sent {
+            Outcome::Sent
+        } else {
+            Outcome::NotSent
+        },
         reason: meta.reason.to_owned(),
         rule: Some(RuleRef {
             id: meta.id,
@@ -284,7 +288,10 @@ fn from_rule(sent: bool, rule: SendRule) -> Predicted {
 
 /// The engine model's verdict on the line of `kind` for `role`, set by
 /// `path` on `origin` in the context of `request` at `at`.
-#[expect(clippy::too_many_arguments, reason = "where, when and how a cookie is set, each named")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "where, when and how a cookie is set, each named"
+)]
 fn stored(
     run: &Run,
     engine: Engine,
@@ -314,7 +321,14 @@ fn stored(
                 outcome: Outcome::Dropped,
                 reason: first.map_or_else(
                     || format!("{} does not store it.", engine_title(engine)),
-                    |m| format!("{} drops it ({}): {}", engine_title(engine), m.id, m.explanation),
+                    |m| {
+                        format!(
+                            "{} drops it ({}): {}",
+                            engine_title(engine),
+                            m.id,
+                            m.explanation
+                        )
+                    },
                 ),
                 rule: first.map(|m| RuleRef {
                     id: m.id,
@@ -364,10 +378,24 @@ fn sending_cell(
             seen.map_or(now, |o| o.at),
         ),
     });
-    cell(name, kind, column.site(), Half::Sending, column.id(), column.request(), observed, predicted, engine, &run.browser)
+    cell(
+        name,
+        kind,
+        column.site(),
+        Half::Sending,
+        column.id(),
+        column.request(),
+        observed,
+        predicted,
+        engine,
+        &run.browser,
+    )
 }
 
-#[expect(clippy::too_many_arguments, reason = "one prediction's inputs, each named")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one prediction's inputs, each named"
+)]
 fn predict_sending(
     run: &Run,
     engine: Engine,
@@ -431,7 +459,13 @@ fn setting_observed(run: &Run, name: &str) -> Option<Outcome> {
     })
 }
 
-fn setting_cell(run: &Run, engine: Option<Engine>, policy: &Policy, kind: Kind, role: Role) -> Cell {
+fn setting_cell(
+    run: &Run,
+    engine: Option<Engine>,
+    policy: &Policy,
+    kind: Kind,
+    role: Role,
+) -> Cell {
     let setter = role.setter().unwrap_or(Column::Iframe);
     let name = plan::name(kind, role);
     let context = match role {
@@ -447,7 +481,18 @@ fn setting_cell(run: &Run, engine: Option<Engine>, policy: &Policy, kind: Kind, 
         },
         Some(set) => predict_setting(run, engine, policy, kind, role, setter, set),
     });
-    cell(name, kind, Site::B, Half::Setting, context, setter.request(), observed, predicted, engine, &run.browser)
+    cell(
+        name,
+        kind,
+        Site::B,
+        Half::Setting,
+        context,
+        setter.request(),
+        observed,
+        predicted,
+        engine,
+        &run.browser,
+    )
 }
 
 fn predict_setting(
@@ -507,7 +552,9 @@ fn predict_setting(
         };
         (
             Outcome::Partitioned,
-            format!("Stored partitioned under A: {why}, so B sees it only when embedded in A's pages."),
+            format!(
+                "Stored partitioned under A: {why}, so B sees it only when embedded in A's pages."
+            ),
         )
     } else {
         (
@@ -522,7 +569,10 @@ fn predict_setting(
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "the parts of one cell, each named")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one cell, each named"
+)]
 fn cell(
     cookie: String,
     kind: Kind,
@@ -558,9 +608,7 @@ fn cell(
         predicted: predicted_outcome.map(Outcome::as_bool),
         observed_outcome: observed,
         predicted_outcome,
-        agrees: observed
-            .zip(predicted_outcome)
-            .map(|(o, p)| o == p),
+        agrees: observed.zip(predicted_outcome).map(|(o, p)| o == p),
         reason,
         rule,
     }

@@ -250,7 +250,13 @@ mod tests {
         let b = RunId::generate().unwrap();
         assert_ne!(a, b);
         assert_eq!(RunId::parse(a.as_str()), Some(a.clone()));
-        for bad in ["", "short", "x".repeat(23).as_str(), "abc/def+ghi=jklmnopqrst", "ééééééééééé"] {
+        for bad in [
+            "",
+            "short",
+            "x".repeat(23).as_str(),
+            "abc/def+ghi=jklmnopqrst",
+            "ééééééééééé",
+        ] {
             assert_eq!(RunId::parse(bad), None, "{bad}");
         }
     }
@@ -269,6 +275,9 @@ mod tests {
             fetch_metadata(Some("cross-site"), Some("iframe")),
             (Some("cross-site".to_owned()), Some("iframe".to_owned()))
         );
-        assert_eq!(fetch_metadata(Some("<b>"), Some(&"x".repeat(999))), (None, None));
+        assert_eq!(
+            fetch_metadata(Some("<b>"), Some(&"x".repeat(999))),
+            (None, None)
+        );
     }
 }

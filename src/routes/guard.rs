@@ -11,9 +11,10 @@ use crate::state::AppState;
 
 /// Every request passes here once, in this order: refuse a Host this server
 /// doesn't answer to (`hosts`, 421), mark who sent it and over
-/// what (`proxy`), refuse oversized cookies (`limits`, 431), refuse
-/// cross-site state changes (`cross_site`, 403), and mark safe requests
-/// from another site, which then set no demo cookie. One middleware rather than
+/// what (`proxy`), refuse oversized cookies (`limits`, 431), let the lab's
+/// routes for its other site through (`cross_site::LabPeerRoute`, the one
+/// exemption), refuse cross-site state changes (`cross_site`, 403), and
+/// mark safe requests from another site, which then set no demo cookie. One middleware rather than
 /// three: each `from_fn` costs a boxed future per request.
 pub(super) async fn guard(
     State(state): State<AppState>,
@@ -28,6 +29,11 @@ pub(super) async fn guard(
     proxy::mark(&state.config.trust_proxy, &mut request);
     if let Some(refused) = limits::oversized_cookie_header(&request) {
         return refused;
+    }
+    if let Some(exempt) = cross_site::LabPeerRoute::covering(request.uri().path()) {
+        // The one named exemption: the lab's routes for its other site.
+        request.extensions_mut().insert(exempt);
+        return next.run(request).await;
     }
     if let Some(refused) = cross_site::refusal(&request) {
         return refused;

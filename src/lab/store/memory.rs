@@ -125,10 +125,7 @@ impl Inner {
 
     /// Drops the oldest run, or the oldest other than `keep`.
     fn evict_oldest(&mut self, keep: Option<&RunId>) {
-        let position = self
-            .order
-            .iter()
-            .position(|(id, _)| Some(id) != keep);
+        let position = self.order.iter().position(|(id, _)| Some(id) != keep);
         if let Some((id, _)) = position.and_then(|i| self.order.remove(i))
             && let Some(entry) = self.runs.remove(&id)
         {
@@ -193,7 +190,10 @@ mod tests {
         let r = run();
         store.create(&r, now).unwrap();
         assert!(store.update(&r.id, observed(&["lab-lax"]), now));
-        assert!(store.update(&r.id, observed(&["lab-strict"]), now), "a second record of a step is ignored");
+        assert!(
+            store.update(&r.id, observed(&["lab-strict"]), now),
+            "a second record of a step is ignored"
+        );
         let back = store.get(&r.id, now).unwrap();
         assert!(back.observed[&Column::Link].sent.contains("lab-lax"));
         assert!(!back.observed[&Column::Link].sent.contains("lab-strict"));

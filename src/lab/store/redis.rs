@@ -111,7 +111,11 @@ impl RedisRuns {
         Ok(())
     }
 
-    pub(super) async fn update(&self, id: &RunId, update: Update) -> Result<bool, StoreUnavailable> {
+    pub(super) async fn update(
+        &self,
+        id: &RunId,
+        update: Update,
+    ) -> Result<bool, StoreUnavailable> {
         let (name, json) = field(&update)?;
         // Each step is small; with the count bound this bounds the bytes.
         if json.len() > MAX_RUN_BYTES / 16 {
