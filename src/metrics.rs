@@ -11,7 +11,6 @@
 //! and no mutex (the stock histogram has one, so latency uses [`histogram`]).
 
 mod histogram;
-mod layer;
 
 use std::fmt;
 use std::sync::Arc;
@@ -31,7 +30,6 @@ use crate::cookies::{CookiesRefused, policy};
 use crate::engine::{ReasonId, ReasonKind};
 use crate::security::throttle::ThrottledBy;
 pub use histogram::LatencyHistogram;
-pub use layer::RecordLayer;
 
 /// Why a connection is refused past a cap: its client's share, or all.
 pub const CONNECTION_REFUSALS: [&str; 2] = ["per_client", "total"];
@@ -271,7 +269,7 @@ impl Metrics {
             .observe(took);
     }
 
-    fn in_flight(&self) -> &Gauge {
+    pub(crate) fn in_flight(&self) -> &Gauge {
         &self.0.in_flight
     }
 
@@ -375,7 +373,7 @@ impl fmt::Debug for Metrics {
 
 /// A fixed set of values: a label can't grow with whatever method a client
 /// makes up.
-fn method_label(method: &Method) -> &'static str {
+pub(crate) fn method_label(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::POST => "POST",

@@ -11,7 +11,6 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, ConnectionLimits};
 use crate::keys;
-use crate::lab::LabStore;
 use crate::revocation::Revocations;
 use crate::routes;
 use crate::security::throttle::{Clock, LoginThrottle};
@@ -86,10 +85,8 @@ impl Application {
         let local_addr = listener
             .local_addr()
             .context("could not read the bound address")?;
-        let lab = LabStore::for_config(&config)
-            .map_err(|err| anyhow::anyhow!("could not prepare the lab's run store: {err}"))?;
-        tracing::info!(store = %lab.describe(), "lab run store ready");
-        let state = AppState::new(config, ring, revocations, throttle, lab);
+        let state = AppState::new(config, ring, revocations, throttle);
+        tracing::info!(store = %state.lab.describe(), "lab run store ready");
         let router = routes::app(state.clone());
         spawn_pruning(state.clone());
         keep_timer_wheel_armed();

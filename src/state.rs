@@ -34,10 +34,10 @@ impl AppState {
         keys: KeyRing,
         revocations: Revocations,
         throttle: LoginThrottle,
-        lab: LabStore,
     ) -> Self {
         let metrics = Metrics::new(config.replica_name.as_deref());
         let login_rate = LoginRate::new(config.login_rate);
+        let lab = LabStore::for_config(&config);
         Self(Arc::new(Shared {
             metrics,
             login_rate,

@@ -8,10 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use line::LineFormat;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::JsonFields;
 
 use crate::cli::LogFormat;
+
+mod line;
 
 const DEFAULT_FILTER: &str = "info";
 /// The longest a line waits in the buffer before it is written.
@@ -111,12 +115,15 @@ where
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
     match format {
-        LogFormat::Text => builder.try_init().is_ok(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init().is_ok(),
+        LogFormat::Text => builder.event_format(LineFormat::text()).try_init().is_ok(),
+        LogFormat::Json => builder
+            .fmt_fields(JsonFields::new())
+            .event_format(LineFormat::json())
+            .try_init()
+            .is_ok(),
     }
 }
 

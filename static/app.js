@@ -3,6 +3,7 @@
 // navigator.cookieEnabled is not enough: Chromium reports true while the
 // user's settings block every cookie (writes to document.cookie are then
 // dropped silently). So write a probe cookie, read it back, and remove it.
+// (Firefox, set to block all cookies, reports false: no probe is needed.)
 (function () {
   "use strict";
   var notice = document.getElementById("cookie-notice");

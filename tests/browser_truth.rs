@@ -26,12 +26,12 @@ mod hosts;
 mod jar;
 #[path = "browser_truth/lines.rs"]
 mod lines;
-#[path = "browser_truth/processes.rs"]
-mod processes;
 #[path = "browser_truth/recording.rs"]
 mod recording;
 #[path = "browser_truth/responder.rs"]
 mod responder;
+#[path = "common/webdriver.rs"]
+mod webdriver;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};

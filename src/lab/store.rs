@@ -57,10 +57,12 @@ pub enum LabStore {
 
 impl LabStore {
     /// In Redis when revocations are kept there (replicas share it), else
-    /// in this process.
-    pub fn for_config(config: &Config) -> Result<Self, StoreUnavailable> {
+    /// in this process. A Redis connection that can't even be prepared is
+    /// not a reason to stop the server: each lab request then answers 503
+    /// with the cause, as when Redis is down.
+    pub fn for_config(config: &Config) -> Self {
         match &config.revocations {
-            RevocationStore::Sqlite => Ok(Self::in_memory(Bounds::STANDARD)),
+            RevocationStore::Sqlite => Self::in_memory(Bounds::STANDARD),
             RevocationStore::Redis(target) => Self::in_redis(target, Bounds::STANDARD),
         }
     }
@@ -70,8 +72,8 @@ impl LabStore {
     }
 
     /// Prepares the connection without waiting for Redis.
-    pub fn in_redis(target: &RedisTarget, bounds: Bounds) -> Result<Self, StoreUnavailable> {
-        Ok(Self::Redis(redis::RedisRuns::connect(target, bounds)?))
+    pub fn in_redis(target: &RedisTarget, bounds: Bounds) -> Self {
+        Self::Redis(redis::RedisRuns::connect(target, bounds))
     }
 
     /// For the start-up log.

@@ -432,3 +432,41 @@ async fn garbage_bodies_and_queries_get_clear_errors_not_500s() {
         );
     }
 }
+
+/// A request its handler can't answer within 30 seconds (here: a form body
+/// that never ends) gets a 408, with the security headers every answer
+/// carries, and is counted. The clock is tokio's paused clock, so the test
+/// takes no time.
+#[tokio::test(start_paused = true)]
+async fn a_request_unanswered_after_the_request_timeout_gets_408() {
+    use axum::body::{Body, Bytes};
+    use tower::ServiceExt;
+
+    let app = oneshot_app().await;
+    let router = cookie_lab::routes::app(app.state.clone());
+    let never_ends = futures_util::stream::pending::<Result<Bytes, std::io::Error>>();
+    let request = axum::http::Request::post("/code/set/cookie")
+        .header("host", "127.0.0.1:5000")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from_stream(never_ends))
+        .unwrap();
+    let started = tokio::time::Instant::now();
+
+    let response = router.oneshot(request).await.unwrap();
+
+    let waited = started.elapsed();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert!(
+        (cookie_lab::routes::REQUEST_TIMEOUT..cookie_lab::routes::REQUEST_TIMEOUT * 2)
+            .contains(&waited),
+        "answered after {waited:?}"
+    );
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let metrics = app.state.metrics.encode().unwrap();
+    assert!(
+        metrics.contains(
+            "cookie_lab_http_requests_total{method=\"POST\",route=\"/code/set/cookie\",status=\"408\"} 1"
+        ),
+        "{metrics}"
+    );
+}

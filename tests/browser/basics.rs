@@ -1,10 +1,15 @@
 //! The tutorial's form: set `userID`, read it back — whatever was typed.
+//!
+//! In Chromium only: what is checked here is the server's encoding and
+//! escaping. The browser stores and returns an ASCII value as sent, which
+//! the browser-truth recorder (`tests/browser_truth.rs`) measures in both
+//! engines, character by character.
 
-use crate::harness::{Browser, Profile, browser_test};
+use crate::harness::{Browser, Engine, Profile, browser_test};
 
 #[tokio::test]
 async fn the_form_sets_user_id_and_getcookie_shows_it() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.set_user_id("alice").await;
         assert_eq!(b.text("userid-value").await, "alice");
 
@@ -28,7 +33,7 @@ async fn round_trip(b: &Browser, typed: &str) -> String {
 
 #[tokio::test]
 async fn accents_semicolons_and_spaces_come_back_exactly() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         for typed in ["café", "a;b c"] {
             assert_eq!(round_trip(&b, typed).await, typed);
         }
@@ -44,7 +49,7 @@ async fn accents_semicolons_and_spaces_come_back_exactly() {
 async fn markup_in_user_id_is_shown_as_text_and_never_runs() {
     const PAYLOAD: &str =
         r#"<img src=x onerror="window.__cookieLabPwned=true;document.title='pwned'">"#;
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.set_user_id(PAYLOAD).await;
         b.goto("/getcookie").await;
 

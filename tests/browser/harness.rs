@@ -1,28 +1,39 @@
-//! Runs one browser test: the real server on port 0, chromedriver on a free
-//! port, and a headless Chromium with a fresh profile — one at a time.
+//! Runs one browser test: the real server on port 0, a WebDriver server on a
+//! free port, and a headless Chromium or Firefox ESR with a fresh profile —
+//! one browser at a time.
 //!
-//! A test is `browser_test(Profile::Normal, |b| async move { ... }).await`.
-//! The body gets a [`Browser`]; when it returns (or panics, or runs out of
-//! time) the harness closes Chromium, stops chromedriver and the server, and
-//! only then reports the outcome, so a failed test never leaves a browser
-//! behind for the next one.
+//! A test is `browser_test(Engine::Firefox, Profile::Normal, |b| async move
+//! { ... }).await`; a flow that runs in both engines is written once as
+//! `async fn flow(engine: Engine)` and made two tests by
+//! [`in_both_engines!`]. The body gets a [`Browser`]; when it returns (or
+//! panics, or runs out of time) the harness closes the browser, stops its
+//! driver and the server, and only then reports the outcome, so a failed
+//! test never leaves a browser behind for the next one.
+//!
+//! Cookies are read with classic WebDriver (`GET /cookie`), which gives the
+//! cookies the browser would send to the current page — enough for these
+//! flows, which set and read on the same page (the browser-truth recorder
+//! reads whole jars). Both drivers report `httpOnly`, `secure` and an
+//! explicit `sameSite` as stored; for a cookie stored without SameSite,
+//! chromedriver reports Lax and geckodriver None (`client.rs` shows it).
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fantoccini::cookies::Cookie;
 use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, ErrorStatus};
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::{Client, Locator};
 use serde_json::json;
+use tempfile::TempDir;
 use tokio::sync::Mutex;
 
 use crate::common::spawn_app;
+use crate::webdriver::{
+    CHROMIUM_ARGS, Driver, chromium_tools, firefox_capabilities, firefox_tools,
+};
 
 /// The password of the login app in every browser test (the tutorial's).
 pub(crate) const PASSWORD: &str = "code";
@@ -37,39 +48,62 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 /// The browser window, and so the screenshots.
 pub(crate) const WINDOW: (u32, u32) = (1100, 800);
 
-/// One Chromium at a time: `cargo test` runs the tests of a binary on
+/// One browser at a time: `cargo test` runs the tests of a binary on
 /// parallel threads, and two browsers on 2 cores make each other slow enough
 /// to flake. tokio's mutex does not poison, so a failed test frees it.
 static ONE_BROWSER_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
-const INSTALL_HINT: &str = "The browser tests drive Debian's Chromium through chromedriver. Install both with \
-     `sudo apt-get install chromium chromium-driver`, or run `scripts/test`, which installs them and runs every test. \
-     To use other binaries, set COOKIE_LAB_CHROMIUM and COOKIE_LAB_CHROMEDRIVER to their paths.";
+/// Which browser runs the test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// Debian's Chromium, through chromedriver.
+    Chromium,
+    /// Debian's Firefox ESR, through geckodriver.
+    Firefox,
+}
 
 /// What the browser profile allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Profile {
-    /// A fresh profile with Chromium's defaults: cookies work.
+    /// A fresh profile with the engine's defaults: cookies work.
     Normal,
     /// A fresh profile whose settings block every cookie.
     CookiesBlocked,
 }
 
-/// Runs `body` against a fresh server and a fresh headless Chromium.
-pub(crate) async fn browser_test<F, Fut>(profile: Profile, body: F)
+/// Makes each flow `async fn flow(engine: Engine)` two tests, `flow::chromium`
+/// and `flow::firefox`, so the flow is written once and
+/// `cargo test --test browser firefox` runs the Firefox half.
+macro_rules! in_both_engines {
+    ($($flow:ident),+ $(,)?) => {$(
+        mod $flow {
+            #[tokio::test]
+            async fn chromium() {
+                super::$flow(crate::harness::Engine::Chromium).await;
+            }
+
+            #[tokio::test]
+            async fn firefox() {
+                super::$flow(crate::harness::Engine::Firefox).await;
+            }
+        }
+    )+};
+}
+pub(crate) use in_both_engines;
+
+/// Runs `body` against a fresh server and a fresh headless browser.
+pub(crate) async fn browser_test<F, Fut>(engine: Engine, profile: Profile, body: F)
 where
     F: FnOnce(Browser) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
     let started = Instant::now();
-    let tools = Tools::find();
     let mut server = spawn_app().await;
-    let profile_dir = tempfile::tempdir().expect("temp dir for the browser profile");
-    let driver = Chromedriver::start(&tools.chromedriver).await;
-    let client = connect(&driver, &tools.chromium, profile_dir.path(), profile).await;
+    let session = Session::start(engine, profile).await;
     let browser = Browser {
-        client: client.clone(),
+        client: session.client.clone(),
+        engine,
         base: server.url(""),
     };
 
@@ -80,15 +114,13 @@ where
     let outcome = tokio::time::timeout(TEST_TIMEOUT, tokio::spawn(body(browser))).await;
 
     // Clean up first, report second.
-    let _ = client.close().await;
-    drop(driver);
-    // Chromium may hold keep-alive connections open; don't wait forever
+    session.close().await;
+    // The browser may hold keep-alive connections open; don't wait forever
     // for a graceful shutdown the test does not care about.
     server.stop_within(Duration::from_secs(5)).await;
-    drop(profile_dir);
     // Shown for failed tests, and for all with `-- --nocapture`.
     eprintln!(
-        "browser test: {:.2?} in all, of which start-up {ready:.2?}",
+        "browser test ({engine:?}): {:.2?} in all, of which start-up {ready:.2?}",
         started.elapsed()
     );
 
@@ -102,10 +134,102 @@ where
     }
 }
 
+/// A browser with a fresh profile, its driver, and the profile's directory.
+struct Session {
+    client: Client,
+    // Dropped in this order after `close()`: the driver kills whatever is
+    // left of the browser, then the profile goes.
+    _driver: Driver,
+    _profile: TempDir,
+}
+
+impl Session {
+    async fn start(engine: Engine, profile: Profile) -> Self {
+        let profile_dir = tempfile::tempdir().expect("temp dir for the browser profile");
+        let (driver, client) = match engine {
+            Engine::Chromium => {
+                let (chromium, chromedriver) = chromium_tools();
+                let driver = Driver::chromedriver(&chromedriver).await;
+                let capabilities = chromium_capabilities(&chromium, profile_dir.path(), profile);
+                let client = driver.session(capabilities, &chromium).await;
+                (driver, client)
+            }
+            Engine::Firefox => {
+                let (firefox, geckodriver) = firefox_tools();
+                // geckodriver makes the session's fresh profile in here.
+                let driver = Driver::geckodriver(&geckodriver, Some(profile_dir.path())).await;
+                let capabilities = firefox_capabilities(&firefox, firefox_prefs(profile));
+                let client = driver.session(capabilities, &firefox).await;
+                (driver, client)
+            }
+        };
+        Self {
+            client,
+            _driver: driver,
+            _profile: profile_dir,
+        }
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// A headless Chromium with its profile in `profile_dir`.
+fn chromium_capabilities(
+    chromium: &Path,
+    profile_dir: &Path,
+    profile: Profile,
+) -> serde_json::Value {
+    let (width, height) = WINDOW;
+    let mut args: Vec<String> = CHROMIUM_ARGS.map(str::to_owned).into();
+    args.extend([
+        // Everything stays on this machine: no host name is ever looked up
+        // (the tests use 127.0.0.1 only), so the browser's own background
+        // lookups go nowhere either.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1".to_owned(),
+        format!("--window-size={width},{height}"),
+        format!("--user-data-dir={}", profile_dir.display()),
+    ]);
+    let mut options = json!({ "binary": chromium, "args": args });
+    if profile == Profile::CookiesBlocked {
+        options["prefs"] = json!({ "profile.default_content_setting_values.cookies": 2 });
+    }
+    json!({ "browserName": "chrome", "goog:chromeOptions": options })
+}
+
+/// Firefox's preferences for `profile`.
+fn firefox_prefs(profile: Profile) -> serde_json::Value {
+    // Everything stays on this machine, as Chromium's resolver rules make
+    // sure: every request but those to 127.0.0.1 and localhost (which
+    // Firefox never sends to a proxy) goes to a proxy on a closed loopback
+    // port, so no host name is looked up, and DNS over HTTPS is off.
+    // (Checked once with a listener there: a page on another name arrived
+    // as `GET http://that-name/`, while 127.0.0.1 loaded directly.)
+    let mut prefs = json!({
+        "network.proxy.type": 1,
+        "network.proxy.http": "127.0.0.1",
+        "network.proxy.http_port": 1,
+        "network.proxy.ssl": "127.0.0.1",
+        "network.proxy.ssl_port": 1,
+        "network.trr.mode": 5,
+        "network.dns.disablePrefetch": true,
+        // JSON pages (`/api/cookies`) as plain text, as Chromium shows
+        // them, not in Firefox's JSON viewer.
+        "devtools.jsonview.enabled": false,
+    });
+    if profile == Profile::CookiesBlocked {
+        // "Block all cookies" in the settings (Firefox's BEHAVIOR_REJECT).
+        prefs["network.cookie.cookieBehavior"] = json!(2);
+    }
+    prefs
+}
+
 /// A browser session on the test's server. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Browser {
     pub(crate) client: Client,
+    pub(crate) engine: Engine,
     base: String,
 }
 
@@ -323,194 +447,4 @@ impl Deadline {
 /// The CSS selector of the element marked `data-test="<marker>"`.
 fn by_test(marker: &str) -> String {
     format!("[data-test=\"{marker}\"]")
-}
-
-/// Where Chromium and chromedriver are. Fails the test, never skips it,
-/// when either is missing.
-struct Tools {
-    chromium: PathBuf,
-    chromedriver: PathBuf,
-}
-
-impl Tools {
-    fn find() -> Self {
-        Self {
-            chromium: find_tool("COOKIE_LAB_CHROMIUM", &["chromium", "chromium-browser"]),
-            chromedriver: find_tool("COOKIE_LAB_CHROMEDRIVER", &["chromedriver"]),
-        }
-    }
-}
-
-fn find_tool(variable: &str, names: &[&str]) -> PathBuf {
-    if let Some(path) = std::env::var_os(variable) {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "{variable} is {}, which is not a file. {INSTALL_HINT}",
-            path.display()
-        );
-        return path;
-    }
-    let dirs = std::env::var_os("PATH").unwrap_or_default();
-    let mut candidates = std::env::split_paths(&dirs).collect::<Vec<_>>();
-    candidates.push(PathBuf::from("/usr/bin"));
-    for name in names {
-        for dir in &candidates {
-            let path = dir.join(name);
-            if path.is_file() {
-                return path;
-            }
-        }
-    }
-    panic!(
-        "{} not found (looked on PATH and in /usr/bin). {INSTALL_HINT}",
-        names.join(" / ")
-    );
-}
-
-/// chromedriver on a free local port. Killed on drop, together with any
-/// browser it started that is still running.
-struct Chromedriver {
-    child: Child,
-    port: u16,
-}
-
-impl Chromedriver {
-    async fn start(binary: &Path) -> Self {
-        let mut last_error = String::new();
-        // The free port is found by binding port 0 and letting go of it; if
-        // something else takes it in between, chromedriver exits: try again.
-        for _ in 0..3 {
-            let port = free_port();
-            let mut driver = match Command::new(binary)
-                .arg(format!("--port={port}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-            {
-                Ok(child) => Self { child, port },
-                Err(e) => panic!("could not start {}: {e}. {INSTALL_HINT}", binary.display()),
-            };
-            let start = Instant::now();
-            while start.elapsed() < WAIT {
-                if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
-                    return driver;
-                }
-                if let Ok(Some(status)) = driver.child.try_wait() {
-                    last_error = format!("chromedriver exited with {status}");
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            if last_error.is_empty() {
-                last_error = format!("chromedriver did not listen on port {port} within {WAIT:?}");
-            }
-            drop(driver);
-        }
-        panic!("{last_error}. {INSTALL_HINT}");
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        // chromedriver talks to Chromium over a TCP port, so a Chromium
-        // whose session was not closed outlives a killed chromedriver: end
-        // the browsers it started first. (After `close()` there are none.)
-        // chromedriver and Chromium stay in the test's process group, so
-        // Ctrl-C on `cargo test` ends them too.
-        for pid in children_of(self.child.id()) {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The processes whose parent is `parent`, from `/proc/<pid>/stat`.
-fn children_of(parent: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            // "pid (comm) state ppid ...": comm may hold spaces and ')'.
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    let (_, rest) = stat.rsplit_once(')')?;
-                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(parent)
-        })
-        .collect()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
-}
-
-/// A WebDriver session for a headless Chromium with a fresh profile.
-async fn connect(
-    driver: &Chromedriver,
-    chromium: &Path,
-    profile_dir: &Path,
-    profile: Profile,
-) -> Client {
-    let (width, height) = WINDOW;
-    let mut options = json!({
-        "binary": chromium,
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            // Everything stays on this machine: no proxy, and no host name
-            // is ever looked up (the tests use 127.0.0.1 only), so the
-            // browser's own background lookups go nowhere either.
-            "--no-proxy-server",
-            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-            format!("--window-size={width},{height}"),
-            format!("--user-data-dir={}", profile_dir.display()),
-        ],
-    });
-    if profile == Profile::CookiesBlocked {
-        options["prefs"] = json!({ "profile.default_content_setting_values.cookies": 2 });
-    }
-    let capabilities = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": options,
-    });
-    let serde_json::Value::Object(capabilities) = capabilities else {
-        unreachable!("capabilities are a JSON object");
-    };
-    let mut connector = HttpConnector::new();
-    // Many small request/response pairs: don't let Nagle delay them.
-    connector.set_nodelay(true);
-    ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&driver.url())
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "chromedriver could not start {} ({e}). {INSTALL_HINT}",
-                chromium.display()
-            )
-        })
 }

@@ -1,7 +1,13 @@
-//! The inspector and its workbench in a real browser, and the rules checked
-//! against what Chromium really does with the same cookies.
+//! The inspector and its workbench in a real browser.
+//!
+//! The delete button runs in both engines. The rest runs in Chromium only:
+//! the inspector's verdicts and the workbench's refusals are the server's,
+//! and what each engine does with each line is recorded in both by the
+//! browser-truth recorder (`tests/browser_truth.rs`).
 
-use crate::harness::{Browser, Profile, browser_test};
+use crate::harness::{Browser, Engine, Profile, browser_test, in_both_engines};
+
+in_both_engines!(a_workbench_cookie_is_stored_as_sent_and_the_delete_button_removes_it);
 
 /// The "What it is" badge of the inspector row for `name`.
 async fn kind_of(b: &Browser, name: &str) -> String {
@@ -17,7 +23,7 @@ async fn kind_of(b: &Browser, name: &str) -> String {
 
 #[tokio::test]
 async fn a_cookie_set_by_javascript_shows_up_in_the_inspector() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.goto("/client").await;
         b.type_into("client-name", "theme").await;
         b.type_into("client-value", "dark mode").await;
@@ -36,7 +42,7 @@ async fn a_cookie_set_by_javascript_shows_up_in_the_inspector() {
 
 #[tokio::test]
 async fn the_workbench_refuses_same_site_none_without_secure_and_chromium_stores_nothing() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.goto("/inspect").await;
         b.type_into("w-name", "tracker").await;
         b.type_into("w-value", "1").await;
@@ -70,9 +76,8 @@ async fn the_workbench_refuses_same_site_none_without_secure_and_chromium_stores
     .await;
 }
 
-#[tokio::test]
-async fn a_workbench_cookie_is_stored_as_sent_and_the_delete_button_removes_it() {
-    browser_test(Profile::Normal, |b| async move {
+async fn a_workbench_cookie_is_stored_as_sent_and_the_delete_button_removes_it(engine: Engine) {
+    browser_test(engine, Profile::Normal, |b| async move {
         b.goto("/inspect").await;
         b.type_into("w-name", "__Host-prefs").await;
         b.type_into("w-value", "compact").await;
@@ -83,9 +88,9 @@ async fn a_workbench_cookie_is_stored_as_sent_and_the_delete_button_removes_it()
         let sent = b.text("sent-header").await;
         assert!(sent.starts_with("Set-Cookie: __Host-prefs=compact; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=600"), "{sent}");
 
-        // Chromium keeps a Secure, __Host- cookie from http://127.0.0.1 (a
-        // potentially trustworthy origin), exactly as the rules say.
-        let stored = b.cookie("__Host-prefs").await.expect("Chromium stored it");
+        // Both engines keep a Secure, __Host- cookie from http://127.0.0.1
+        // (a potentially trustworthy origin), as the engine model says.
+        let stored = b.cookie("__Host-prefs").await.expect("the browser stored it");
         assert_eq!(stored.value(), "compact");
         assert_eq!(stored.secure(), Some(true));
         assert_eq!(stored.http_only(), Some(true));
@@ -107,7 +112,7 @@ async fn a_workbench_cookie_is_stored_as_sent_and_the_delete_button_removes_it()
 
 #[tokio::test]
 async fn the_inspector_names_the_login_cookie_and_a_tampered_copy() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.log_in("ada@example.com", crate::harness::PASSWORD).await;
         b.find("success-message").await;
         b.goto("/inspect").await;

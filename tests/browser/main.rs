@@ -1,6 +1,7 @@
 //! Browser tests: the real server on port 0 and a real, headless Chromium
-//! driven through chromedriver — what a browser actually does with every
-//! cookie cookie-lab sends. One Chromium at a time (see `harness`).
+//! (chromedriver) or Firefox ESR (geckodriver) — what a browser actually
+//! does with every cookie cookie-lab sends. The flows where the engines can
+//! differ run in both; one browser at a time (see `harness`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,3 +21,5 @@ mod inspector;
 mod login;
 mod scoped;
 mod screenshots;
+#[path = "../common/webdriver.rs"]
+mod webdriver;

@@ -1,15 +1,22 @@
-//! The max-age and path demo, and deleting: what Chromium stores, what it
-//! sends where, and when it stops.
+//! The max-age and path demo, and deleting: what a browser stores, what
+//! it sends where, and when it stops.
+//!
+//! Deleting runs in both engines. The path and expiry demo runs in Chromium
+//! only: it waits out a Max-Age in real time, and how each engine takes
+//! Path and Max-Age is measured in both, line by line, by the
+//! browser-truth recorder (`tests/browser_truth.rs`).
 
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use crate::harness::{Deadline, Profile, browser_test};
+use crate::harness::{Deadline, Engine, Profile, browser_test, in_both_engines};
+
+in_both_engines!(cookies_delete_removes_code_from_the_browser);
 
 #[tokio::test]
 async fn code_is_scoped_to_cookies_and_expires_after_its_max_age() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         let before = OffsetDateTime::now_utc();
         b.goto("/cookies?max_age=3").await;
         assert_eq!(b.text("max-age").await, "3");
@@ -64,9 +71,8 @@ async fn code_is_scoped_to_cookies_and_expires_after_its_max_age() {
     .await;
 }
 
-#[tokio::test]
-async fn cookies_delete_removes_code_from_the_browser() {
-    browser_test(Profile::Normal, |b| async move {
+async fn cookies_delete_removes_code_from_the_browser(engine: Engine) {
+    browser_test(engine, Profile::Normal, |b| async move {
         b.goto("/cookies").await;
         assert!(b.cookie("code").await.is_some(), "code was not stored");
 

@@ -1,4 +1,5 @@
-//! Screenshots of the main pages, as a person sees them in Chromium.
+//! Screenshots of the main pages, as a person sees them in Chromium (the
+//! pictures in the README; one engine is enough for them).
 //!
 //! Always run (they are also a check that every main page renders), and save
 //! the PNGs only when `COOKIE_LAB_SCREENSHOTS` names a directory:
@@ -9,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use crate::harness::{Browser, PASSWORD, Profile, WINDOW, browser_test};
+use crate::harness::{Browser, Engine, PASSWORD, Profile, WINDOW, browser_test};
 
 /// Where to save, from `COOKIE_LAB_SCREENSHOTS` (relative paths are relative
 /// to the crate root, where `cargo test` runs tests).
@@ -46,7 +47,7 @@ async fn shoot(b: &Browser, name: &str) {
 
 #[tokio::test]
 async fn screenshots_of_the_main_pages() {
-    browser_test(Profile::Normal, |b| async move {
+    browser_test(Engine::Chromium, Profile::Normal, |b| async move {
         b.goto("/").await;
         b.find("userid-input").await;
         shoot(&b, "home").await;
@@ -90,7 +91,7 @@ async fn screenshots_of_the_main_pages() {
 
 #[tokio::test]
 async fn screenshot_of_the_cookies_blocked_notice() {
-    browser_test(Profile::CookiesBlocked, |b| async move {
+    browser_test(Engine::Chromium, Profile::CookiesBlocked, |b| async move {
         b.goto("/").await;
         let notice = b.find("cookie-notice").await;
         assert!(notice.is_displayed().await.expect("is_displayed"));

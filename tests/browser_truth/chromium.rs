@@ -5,14 +5,13 @@
 
 use std::path::Path;
 
+use fantoccini::Client;
 use fantoccini::wd::WebDriverCompatibleCommand;
-use fantoccini::{Client, ClientBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use super::hosts::NON_LOOPBACK;
-use super::processes::{Driver, INSTALL_HINT, find_tool};
+use super::webdriver::{CHROMIUM_ARGS, Driver, chromium_tools};
 
 /// One DevTools command, sent through chromedriver.
 #[derive(Debug)]
@@ -51,9 +50,8 @@ pub(crate) struct Chromium {
 impl Chromium {
     /// A fresh profile in a new headless Chromium.
     pub(crate) async fn start() -> Self {
-        let chromium = find_tool("COOKIE_LAB_CHROMIUM", &["chromium", "chromium-browser"]);
-        let chromedriver = find_tool("COOKIE_LAB_CHROMEDRIVER", &["chromedriver"]);
-        let driver = Driver::start(&chromedriver, |port| vec![format!("--port={port}")]).await;
+        let (chromium, chromedriver) = chromium_tools();
+        let driver = Driver::chromedriver(&chromedriver).await;
         let profile = tempfile::tempdir().expect("temp dir for the Chromium profile");
         let client = connect(&driver, &chromium, profile.path()).await;
         let version = client
@@ -97,47 +95,22 @@ impl Chromium {
 }
 
 async fn connect(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
-    let options = json!({
-        "binary": chromium,
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-proxy-server",
-            // The non-loopback name goes to 127.0.0.1; every other name
-            // but the loopback ones is never looked up, so nothing leaves
-            // this machine. localhost and *.localhost are loopback to
-            // Chromium without a lookup.
-            format!(
-                "--host-resolver-rules=MAP {NON_LOOPBACK} 127.0.0.1, MAP localhost 127.0.0.1, \
-                 MAP *.localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
-            ),
-            "--window-size=800,600",
-            format!("--user-data-dir={}", profile.display()),
-        ],
-    });
+    let mut args: Vec<String> = CHROMIUM_ARGS.map(str::to_owned).into();
+    args.extend([
+        // The non-loopback name goes to 127.0.0.1; every other name but
+        // the loopback ones is never looked up, so nothing leaves this
+        // machine. localhost and *.localhost are loopback to Chromium
+        // without a lookup.
+        format!(
+            "--host-resolver-rules=MAP {NON_LOOPBACK} 127.0.0.1, MAP localhost 127.0.0.1, \
+             MAP *.localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+        ),
+        "--window-size=800,600".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+    ]);
     let capabilities = json!({
         "browserName": "chrome",
-        "goog:chromeOptions": options,
+        "goog:chromeOptions": { "binary": chromium, "args": args },
     });
-    let Value::Object(capabilities) = capabilities else {
-        unreachable!("capabilities are a JSON object");
-    };
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&driver.url())
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "chromedriver could not start {} ({e}). {INSTALL_HINT}",
-                chromium.display()
-            )
-        })
+    driver.session(capabilities, chromium).await
 }

@@ -5,9 +5,8 @@
 
 use std::path::Path;
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::Client;
 use futures_util::{SinkExt, StreamExt};
-use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
@@ -15,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::hosts::NON_LOOPBACK;
-use super::processes::{Driver, INSTALL_HINT, find_tool, free_port};
+use super::webdriver::{Driver, firefox_capabilities, firefox_tools};
 
 /// A BiDi command that gets no answer in this long has failed. Generous:
 /// each takes milliseconds, but a busy 2-core machine can stall.
@@ -37,20 +36,8 @@ impl Firefox {
     /// A new headless Firefox; geckodriver gives each session a fresh
     /// profile.
     pub(crate) async fn start() -> Self {
-        let firefox = find_tool("COOKIE_LAB_FIREFOX", &["firefox-esr", "firefox"]);
-        let geckodriver = find_tool("COOKIE_LAB_GECKODRIVER", &["geckodriver"]);
-        let websocket_port = free_port();
-        let driver = Driver::start(&geckodriver, |port| {
-            vec![
-                "--port".to_owned(),
-                port.to_string(),
-                "--websocket-port".to_owned(),
-                websocket_port.to_string(),
-                "--log".to_owned(),
-                "fatal".to_owned(),
-            ]
-        })
-        .await;
+        let (firefox, geckodriver) = firefox_tools();
+        let driver = Driver::geckodriver(&geckodriver, None).await;
         let client = connect(&driver, &firefox).await;
         let capabilities = client.capabilities();
         let version = capabilities
@@ -140,39 +127,16 @@ impl Firefox {
 }
 
 async fn connect(driver: &Driver, firefox: &Path) -> Client {
-    let capabilities = json!({
-        "browserName": "firefox",
-        "webSocketUrl": true,
-        "moz:firefoxOptions": {
-            "binary": firefox,
-            "args": ["-headless"],
-            "prefs": {
-                // The non-loopback name goes to 127.0.0.1 (localhost and
-                // *.localhost are loopback to Firefox without a lookup).
-                "network.dns.localDomains": NON_LOOPBACK,
-                "network.proxy.type": 0,
-                // Nothing leaves this machine.
-                "network.captive-portal-service.enabled": false,
-                "network.connectivity-service.enabled": false,
-                "browser.safebrowsing.malware.enabled": false,
-                "browser.safebrowsing.phishing.enabled": false,
-                "app.update.disabledForTesting": true,
-            },
-        },
-    });
-    let Value::Object(capabilities) = capabilities else {
-        unreachable!("capabilities are a JSON object");
-    };
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&driver.url())
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "geckodriver could not start {} ({e}). {INSTALL_HINT}",
-                firefox.display()
-            )
-        })
+    let mut capabilities = firefox_capabilities(
+        firefox,
+        json!({
+            // The non-loopback name goes to 127.0.0.1 (localhost and
+            // *.localhost are loopback to Firefox without a lookup).
+            "network.dns.localDomains": NON_LOOPBACK,
+            "network.proxy.type": 0,
+        }),
+    );
+    // BiDi, for the whole jar.
+    capabilities["webSocketUrl"] = json!(true);
+    driver.session(capabilities, firefox).await
 }

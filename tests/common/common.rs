@@ -15,7 +15,6 @@ use cookie_lab::config::TrustedProxies;
 use cookie_lab::config::{Config, ConnectionLimits, RevocationStore};
 use cookie_lab::domain::Password;
 use cookie_lab::keys::KeyRing;
-use cookie_lab::lab::LabStore;
 use cookie_lab::revocation::Revocations;
 use cookie_lab::routes;
 use cookie_lab::security::throttle::Clock;
@@ -87,8 +86,7 @@ pub(crate) async fn oneshot_app() -> TestApp {
         .expect("the store answers");
     let throttle = LoginThrottle::for_config(&config, Clock::system()).expect("a throttle");
     let data_dir = config.data_dir.clone();
-    let lab = LabStore::for_config(&config).expect("a lab store");
-    let state = AppState::new(config, keys, revocations, throttle, lab);
+    let state = AppState::new(config, keys, revocations, throttle);
     let jar = Arc::new(reqwest::cookie::Jar::default());
     TestApp {
         // Nothing listens here: only the Host header of oneshot requests.

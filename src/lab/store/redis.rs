@@ -48,7 +48,10 @@ return 1
 ";
 
 pub struct RedisRuns {
-    link: RedisLink,
+    /// The connection, or why it could not be prepared (then every call
+    /// fails with that).
+    link: Result<RedisLink, String>,
+    target: RedisTarget,
     bounds: Bounds,
 }
 
@@ -76,15 +79,24 @@ fn millis(duration: Duration) -> u64 {
 }
 
 impl RedisRuns {
-    pub(super) fn connect(target: &RedisTarget, bounds: Bounds) -> Result<Self, StoreUnavailable> {
-        Ok(Self {
-            link: RedisLink::connect(target).map_err(unavailable)?,
+    pub(super) fn connect(target: &RedisTarget, bounds: Bounds) -> Self {
+        Self {
+            link: RedisLink::connect(target),
+            target: target.clone(),
             bounds,
-        })
+        }
     }
 
     pub(super) fn target(&self) -> &RedisTarget {
-        self.link.target()
+        &self.target
+    }
+
+    async fn query<T: ::redis::FromRedisValue>(
+        &self,
+        cmd: &::redis::Cmd,
+    ) -> Result<T, StoreUnavailable> {
+        let link = self.link.as_ref().map_err(unavailable)?;
+        link.query(cmd).await.map_err(unavailable)
     }
 
     pub(super) async fn create(&self, run: &Run) -> Result<(), StoreUnavailable> {
@@ -96,7 +108,7 @@ impl RedisRuns {
             )));
         }
         let now_ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-        let mut eval = redis::cmd("EVAL");
+        let mut eval = ::redis::cmd("EVAL");
         eval.arg(CREATE)
             .arg(2)
             .arg(INDEX_KEY)
@@ -107,7 +119,7 @@ impl RedisRuns {
             .arg(run.id.as_str())
             .arg(json)
             .arg(RUN_KEY_PREFIX);
-        let _: i64 = self.link.query(&eval).await.map_err(unavailable)?;
+        let _: i64 = self.query(&eval).await?;
         Ok(())
     }
 
@@ -124,16 +136,16 @@ impl RedisRuns {
                 json.len()
             )));
         }
-        let mut eval = redis::cmd("EVAL");
+        let mut eval = ::redis::cmd("EVAL");
         eval.arg(UPDATE).arg(1).arg(run_key(id)).arg(name).arg(json);
-        let found: i64 = self.link.query(&eval).await.map_err(unavailable)?;
+        let found: i64 = self.query(&eval).await?;
         Ok(found == 1)
     }
 
     pub(super) async fn get(&self, id: &RunId) -> Result<Option<Run>, StoreUnavailable> {
-        let mut get = redis::cmd("HGETALL");
+        let mut get = ::redis::cmd("HGETALL");
         get.arg(run_key(id));
-        let fields: Vec<(String, String)> = self.link.query(&get).await.map_err(unavailable)?;
+        let fields: Vec<(String, String)> = self.query(&get).await?;
         let Some((_, json)) = fields.iter().find(|(name, _)| name == "run") else {
             return Ok(None);
         };

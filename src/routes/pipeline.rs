@@ -1,0 +1,228 @@
+//! What every request goes through around its handler, as one tower layer:
+//! the security checks ([`super::guard`]), the request timeout (408), the
+//! response headers every answer carries, the metrics (route, status,
+//! latency, in flight, cookies refused) and the request's one log line.
+//!
+//! One layer rather than eight (a recorder, five header setters, tower-http's
+//! timeout and a `from_fn` guard): each layer wraps the response future once
+//! more, and the `from_fn` guard boxed one per request. The timeout's timer
+//! is only armed when the handler first has to wait: most answers are ready
+//! on their first poll and never touch the timer wheel. Measured in
+//! docs/PERFORMANCE.md.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::header::X_FRAME_OPTIONS;
+use axum::http::{HeaderName, HeaderValue, Response, StatusCode};
+use axum::response::IntoResponse;
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
+use tower::{Layer, Service};
+
+use super::guard;
+use crate::cookies::CookiesRefused;
+use crate::metrics::{Metrics, Route, method_label};
+use crate::security::cross_site::LabPeerRoute;
+use crate::state::AppState;
+use crate::telemetry::{FailureCause, log_request};
+
+/// Names the replica that answered, when `--replica-name` is set.
+const X_SERVED_BY: HeaderName = HeaderName::from_static("x-served-by");
+
+/// The layer; see the module documentation.
+#[derive(Clone)]
+pub(super) struct PipelineLayer {
+    state: AppState,
+    served_by: Option<HeaderValue>,
+    timeout: Duration,
+}
+
+impl PipelineLayer {
+    pub(super) fn new(state: AppState, timeout: Duration) -> Self {
+        // The name was checked at start-up to be a valid header value.
+        let served_by = state
+            .config
+            .replica_name
+            .as_deref()
+            .and_then(|name| HeaderValue::from_str(name).ok());
+        Self {
+            state,
+            served_by,
+            timeout,
+        }
+    }
+}
+
+impl<S> Layer<S> for PipelineLayer {
+    type Service = Pipeline<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Pipeline {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct Pipeline<S> {
+    inner: S,
+    layer: PipelineLayer,
+}
+
+impl<S> Service<Request> for Pipeline<S>
+where
+    S: Service<Request, Response = Response<Body>>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = PipelineFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        // Router::layer runs after routing, so the template is known here.
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(Route::Unmatched, |path| Route::Matched(path.clone()));
+        let metrics = &self.layer.state.metrics;
+        metrics.in_flight().inc();
+        let pending = Pending {
+            metrics: metrics.clone(),
+            served_by: self.layer.served_by.clone(),
+            method: method_label(request.method()),
+            route,
+            started: Instant::now(),
+            timeout: self.layer.timeout,
+        };
+        let stage = match guard::check(&self.layer.state, &mut request) {
+            Some(refused) => Stage::Answered {
+                response: Some(refused),
+            },
+            None => Stage::Handler {
+                future: self.inner.call(request),
+                deadline: None,
+            },
+        };
+        PipelineFuture {
+            stage,
+            pending: Some(pending),
+        }
+    }
+}
+
+/// What the response still needs. Dropping it (answered, or abandoned
+/// because the client went away) ends the request's time in flight.
+struct Pending {
+    metrics: Metrics,
+    served_by: Option<HeaderValue>,
+    method: &'static str,
+    route: Route,
+    started: Instant,
+    timeout: Duration,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.metrics.in_flight().dec();
+    }
+}
+
+impl Pending {
+    /// The headers, the metrics and the log line of a finished response.
+    fn finish(&self, response: &mut Response<Body>) {
+        // A response the lab lets its other site frame carries the
+        // exemption (its own CSP names that site): no X-Frame-Options then.
+        let framable = response.extensions().get::<LabPeerRoute>().is_some();
+        let headers = response.headers_mut();
+        for (name, value) in &super::SECURITY_HEADERS {
+            if !headers.contains_key(name) && !(framable && name == X_FRAME_OPTIONS) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        if let Some(served_by) = &self.served_by {
+            headers.insert(X_SERVED_BY, served_by.clone());
+        }
+        let status = response.status().as_u16();
+        let took = self.started.elapsed();
+        self.metrics
+            .record_request(self.method, &self.route, status, took);
+        let extensions = response.extensions();
+        if let Some(refused) = extensions.get::<CookiesRefused>() {
+            self.metrics.cookie_refused(refused);
+        }
+        log_request(
+            self.method,
+            self.route.as_str(),
+            status,
+            took,
+            extensions.get::<FailureCause>(),
+        );
+    }
+}
+
+pin_project! {
+    #[project = StageProjection]
+    enum Stage<F> {
+        /// The guard answered; the handler never runs.
+        Answered { response: Option<Response<Body>> },
+        /// The handler runs, with its timer once it has had to wait.
+        Handler {
+            #[pin]
+            future: F,
+            deadline: Option<Pin<Box<Sleep>>>,
+        },
+    }
+}
+
+pin_project! {
+    pub(super) struct PipelineFuture<F> {
+        #[pin]
+        stage: Stage<F>,
+        pending: Option<Pending>,
+    }
+}
+
+impl<F, E> Future for PipelineFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = match this.stage.project() {
+            StageProjection::Answered { response } => match response.take() {
+                Some(response) => Ok(response),
+                None => return Poll::Pending,
+            },
+            StageProjection::Handler { future, deadline } => match future.poll(cx) {
+                Poll::Ready(result) => result,
+                Poll::Pending => {
+                    let Some(pending) = this.pending.as_ref() else {
+                        return Poll::Pending;
+                    };
+                    let sleep = deadline.get_or_insert_with(|| {
+                        let at = pending.started + pending.timeout;
+                        Box::pin(tokio::time::sleep_until(at.into()))
+                    });
+                    ready!(sleep.as_mut().poll(cx));
+                    Ok(StatusCode::REQUEST_TIMEOUT.into_response())
+                }
+            },
+        };
+        let mut result = result;
+        if let (Ok(response), Some(pending)) = (&mut result, this.pending.take()) {
+            pending.finish(response);
+        }
+        Poll::Ready(result)
+    }
+}
