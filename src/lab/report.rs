@@ -613,3 +613,191 @@ fn cell(
         rule,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::lab::browser::Browser;
+    use crate::lab::run::{ChromiumSetting, NameSet, RunId};
+
+    const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+
+    fn run(browser: Browser) -> Run {
+        Run {
+            id: RunId::generate().unwrap(),
+            created: T0,
+            a: Origin::parse("http://127.0.0.1:5000").unwrap(),
+            b: Origin::parse("http://localhost:5000").unwrap(),
+            browser,
+            policy: LabPolicy::default(),
+            prepared_b: Some(T0),
+            prepared_a: Some(T0),
+            observed: Default::default(),
+        }
+    }
+
+    fn chromium() -> Browser {
+        Browser::Modelled {
+            engine: Engine::Chromium,
+            version: "156".to_owned(),
+        }
+    }
+
+    fn seen(run: &mut Run, column: Column, after: Duration, names: &[&str]) {
+        run.observed.insert(
+            column,
+            Observation {
+                at: T0 + after,
+                sent: NameSet::of(names.iter().copied()),
+                stale: NameSet::default(),
+                fetch_site: None,
+                fetch_dest: None,
+            },
+        );
+    }
+
+    fn cell<'a>(report: &'a Report, cookie: &str, context: &str) -> &'a Cell {
+        report
+            .cells
+            .iter()
+            .find(|c| c.cookie == cookie && c.context == context)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_cookie_without_samesite_is_predicted_on_a_post_up_to_two_minutes_old_not_after() {
+        for (age, expected) in [(119, true), (120, true), (121, false), (600, false)] {
+            let mut r = run(chromium());
+            seen(&mut r, Column::FormPost, Duration::seconds(age), &[]);
+            let report = report(&r, T0 + Duration::seconds(age));
+            assert_eq!(report.cookie_age_at_post_seconds, Some(age));
+            for cookie in ["lab-unspec", "lab-part"] {
+                let c = cell(&report, cookie, "form-post");
+                assert_eq!(c.predicted, Some(expected), "{cookie} at {age} s: {c:?}");
+            }
+            let lax = cell(&report, "lab-lax", "form-post");
+            assert_eq!(
+                lax.predicted,
+                Some(false),
+                "an explicit Lax never goes with a POST"
+            );
+        }
+    }
+
+    #[test]
+    fn what_a_request_carried_never_changes_the_prediction() {
+        let mut quiet = run(chromium());
+        seen(&mut quiet, Column::Iframe, Duration::seconds(1), &[]);
+        let mut loud = run(chromium());
+        seen(
+            &mut loud,
+            Column::Iframe,
+            Duration::seconds(1),
+            &["lab-strict", "lab-none"],
+        );
+        let (quiet, loud) = (report(&quiet, T0), report(&loud, T0));
+        for cookie in ["lab-strict", "lab-none"] {
+            let (q, l) = (
+                cell(&quiet, cookie, "iframe"),
+                cell(&loud, cookie, "iframe"),
+            );
+            assert_eq!(
+                (q.predicted, q.reason.as_str()),
+                (l.predicted, l.reason.as_str())
+            );
+            assert_eq!(l.observed, Some(true));
+            assert_eq!(l.agrees, Some(false), "{cookie}: said plainly, not hidden");
+        }
+        assert_eq!(loud.mismatches, 2);
+        assert_eq!(
+            cell(&quiet, "lab-none", "iframe").rule.as_ref().unwrap().id,
+            "EXCLUDE_USER_PREFERENCES"
+        );
+    }
+
+    #[test]
+    fn the_policy_chosen_before_the_run_decides_the_third_party_cells() {
+        let mut allowed = run(chromium());
+        allowed.policy.chromium_third_party = ChromiumSetting::Allow;
+        seen(&mut allowed, Column::Image, Duration::seconds(1), &[]);
+        let report = report(&allowed, T0);
+        assert_eq!(cell(&report, "lab-none", "image").predicted, Some(true));
+        assert_eq!(
+            cell(&report, "__Host-lab-chips", "image").predicted,
+            Some(false)
+        );
+        assert_eq!(
+            report.policy.chromium_third_party,
+            ChromiumSetting::Allow,
+            "the report says which setting the model assumed"
+        );
+    }
+
+    #[test]
+    fn a_browser_without_a_model_gets_its_observations_alone() {
+        let mut safari = run(Browser::Unmodelled {
+            name: "Safari".to_owned(),
+        });
+        seen(
+            &mut safari,
+            Column::Link,
+            Duration::seconds(1),
+            &["lab-lax"],
+        );
+        let report = report(&safari, T0);
+        assert!(!report.modelled);
+        let c = cell(&report, "lab-lax", "link");
+        assert_eq!(
+            (c.observed, c.predicted, c.agrees),
+            (Some(true), None, None)
+        );
+        assert!(
+            c.reason.contains("No model for this browser (Safari)"),
+            "{}",
+            c.reason
+        );
+        assert!(report.notes[0].contains("Safari"));
+        assert_eq!(report.mismatches, 0);
+    }
+
+    #[test]
+    fn setting_cells_read_both_jars_and_compare_outcomes() {
+        let mut r = run(Browser::Modelled {
+            engine: Engine::Firefox,
+            version: "153".to_owned(),
+        });
+        seen(&mut r, Column::Iframe, Duration::seconds(1), &[]);
+        seen(&mut r, Column::CorsFetch, Duration::seconds(2), &[]);
+        seen(
+            &mut r,
+            Column::PartitionReadback,
+            Duration::seconds(3),
+            &["lab-frame-none", "lab-fetch-none"],
+        );
+        seen(&mut r, Column::SameSite, Duration::seconds(4), &[]);
+        let report = report(&r, T0);
+        let none = cell(&report, "lab-frame-none", "set-by-iframe");
+        assert_eq!(none.observed_outcome, Some(Outcome::Partitioned));
+        assert_eq!(none.predicted_outcome, Some(Outcome::Partitioned));
+        assert!(
+            none.reason.contains("Total Cookie Protection"),
+            "{}",
+            none.reason
+        );
+        let strict = cell(&report, "lab-fetch-strict", "set-by-fetch");
+        assert_eq!(strict.predicted_outcome, Some(Outcome::Dropped));
+        assert_eq!(
+            strict.rule.as_ref().unwrap().id,
+            "CookieRejectedForNonSameSiteness"
+        );
+        let unspec = cell(&report, "lab-frame-unspec", "set-by-iframe");
+        assert_eq!(
+            (unspec.observed_outcome, unspec.predicted_outcome),
+            (Some(Outcome::Dropped), Some(Outcome::Partitioned)),
+            "this run did not see it under A: a mismatch"
+        );
+    }
+}

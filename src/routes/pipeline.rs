@@ -144,7 +144,8 @@ impl Pending {
         let framable = response.extensions().get::<LabPeerRoute>().is_some();
         let headers = response.headers_mut();
         for (name, value) in &super::SECURITY_HEADERS {
-            if !headers.contains_key(name) && !(framable && name == X_FRAME_OPTIONS) {
+            let exempt = framable && name == X_FRAME_OPTIONS;
+            if !exempt && !headers.contains_key(name) {
                 headers.insert(name.clone(), value.clone());
             }
         }
