@@ -4,9 +4,10 @@
 //! as it started, and each step is a field of its own (`prepared-a`,
 //! `prepared-b`, `seen:<context>`), written with `HSETNX` so the first
 //! record of a step wins and two replicas recording two steps at once never
-//! overwrite each other. The hash expires with the run. A sorted set,
-//! `cookie-lab:lab:runs`, holds the ids by start time, so that one script
-//! can drop expired ids and, past the count bound, the oldest run.
+//! overwrite each other. The hash expires with the run. A list,
+//! `cookie-lab:lab:runs`, holds the ids in the order runs started, so that
+//! one script can drop expired ids and, past the count bound, the oldest
+//! run.
 
 use std::time::Duration;
 
@@ -20,17 +21,23 @@ use crate::redis_link::RedisLink;
 const RUN_KEY_PREFIX: &str = "cookie-lab:lab:run:";
 const INDEX_KEY: &str = "cookie-lab:lab:runs";
 
-/// Drops expired ids, evicts the oldest runs past the count bound, then
-/// stores the new run. KEYS: the index, the run's key. ARGV: now (ms), ttl
+/// Forgets the ids of expired runs, evicts the oldest runs past the count
+/// bound, then stores the new run. The index is a list in the order runs
+/// were made (`<ms>:<id>`), so "oldest" is exact even for runs made in the
+/// same millisecond. KEYS: the index, the run's key. ARGV: now (ms), ttl
 /// (ms), the count bound, the id, the run's JSON, the run key prefix.
 const CREATE: &str = r"
 local now, ttl, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
-while redis.call('ZCARD', KEYS[1]) >= max do
-  local oldest = redis.call('ZPOPMIN', KEYS[1])
-  redis.call('DEL', ARGV[6] .. oldest[1])
+local function id_of(entry) return string.sub(entry, string.find(entry, ':') + 1) end
+while true do
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  if not head or tonumber(string.sub(head, 1, string.find(head, ':') - 1)) > now - ttl then break end
+  redis.call('LPOP', KEYS[1])
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
+while redis.call('LLEN', KEYS[1]) >= max do
+  redis.call('DEL', ARGV[6] .. id_of(redis.call('LPOP', KEYS[1])))
+end
+redis.call('RPUSH', KEYS[1], ARGV[1] .. ':' .. ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'run', ARGV[5])
