@@ -189,12 +189,12 @@ fn screenshot_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// The matrix page as a PNG, 1400 CSS pixels wide: the lab's table needs
+/// The matrix page as a PNG, 1600 CSS pixels wide: the lab's table needs
 /// more room than the other pages.
 async fn shoot(b: &Browser, name: &str) {
     b.script("if (document.activeElement) document.activeElement.blur();")
         .await;
-    let png = b.screenshot(1400, 900).await;
+    let png = b.screenshot(1600, 900).await;
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     if let Some(dir) = screenshot_dir() {
         std::fs::create_dir_all(&dir).expect("screenshot directory");
