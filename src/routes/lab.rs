@@ -345,9 +345,16 @@ fn run_view(run: &Run, report: &Report) -> LabRunView {
             None => "none for this browser: observations only".to_owned(),
         },
         policy: match run.browser.engine() {
-            Some(crate::engine::Engine::Firefox) => {
-                format!("Firefox: {:?}", run.policy.firefox_third_party)
-            }
+            Some(crate::engine::Engine::Firefox) => format!(
+                "Firefox: {}",
+                match run.policy.firefox_third_party {
+                    FirefoxSetting::Partition => {
+                        "Total Cookie Protection (third-party cookies partitioned)"
+                    }
+                    FirefoxSetting::Reject => "third-party cookies rejected",
+                    FirefoxSetting::Accept => "all cookies accepted",
+                }
+            ),
             _ => format!(
                 "Chromium: third-party cookies {}",
                 match run.policy.chromium_third_party {

@@ -189,13 +189,20 @@ fn screenshot_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// The matrix page as a PNG, 1600 CSS pixels wide: the lab's table needs
-/// more room than the other pages.
+/// The run's part of the page (both matrices) as a PNG, 1600 CSS pixels
+/// wide: the lab's table needs more room than the other pages.
 async fn shoot(b: &Browser, name: &str) {
     b.script("if (document.activeElement) document.activeElement.blur();")
         .await;
-    let png = b.screenshot(1600, 900).await;
-    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    // The window as tall as the page, so the whole run is in view.
+    let full_page = b.screenshot(1600, 900).await;
+    assert!(full_page.starts_with(b"\x89PNG"), "a PNG");
+    let png = b
+        .find("lab-run-view")
+        .await
+        .screenshot()
+        .await
+        .expect("a screenshot of the run");
     if let Some(dir) = screenshot_dir() {
         std::fs::create_dir_all(&dir).expect("screenshot directory");
         let path = dir.join(format!("{name}.png"));
