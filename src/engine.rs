@@ -35,6 +35,13 @@
 //! `__Host-Http-` before `__Host-`, and CR/LF/NUL never reach either
 //! cookie parser.
 //!
+//! # The sending half
+//! [`sending`] says which stored cookies go with a request: one cookie (as
+//! the storing half describes it, plus the jar it lives in and its age), one
+//! request from the table of [`RequestKind`]s, which both halves share (each
+//! kind names the [`Context`] its response sets cookies in), and the
+//! [`Policy`]. The cross-site lab (`/lab`) checks it in real browsers.
+//!
 //! # Lines are bytes
 //! [`evaluate`] takes `&[u8]`: the bytes that follow `Set-Cookie:` on the
 //! wire. A CR or LF ends the header value there (a folded line joins it),

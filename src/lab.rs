@@ -8,7 +8,7 @@
 //! * [`plan`]: the kinds of cookie, their names, the contexts in order.
 //! * [`run`]: one run, and what each request carried.
 //! * [`store`]: runs in memory or in Redis, bounded and expiring.
-//! * [`report`]: a run as a matrix of observed and predicted cells.
+//! * [`report`](mod@report): a run as a matrix of observed and predicted cells.
 //! * [`sites`]: which site is B; [`browser`]: which engine runs it.
 
 pub mod browser;
