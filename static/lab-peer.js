@@ -22,7 +22,6 @@
   } else if (d.mode === "clear-frame") {
     tellParent("clear-done");
   } else if (d.mode === "clear") {
-    var frame = page.querySelector("iframe");
     var moved = false;
     var onward = function () {
       if (moved) return;
@@ -31,10 +30,17 @@
       if (form) form.submit();
       else if (d.next) window.location.replace(d.next);
     };
+    // The frame is made here, after the listener, so its answer can't come
+    // before anyone listens.
+    var frame = document.createElement("iframe");
     window.addEventListener("message", function (event) {
-      if (frame && event.source === frame.contentWindow && event.data && event.data.lab === "clear-done") onward();
+      if (event.source === frame.contentWindow && event.data && event.data.lab === "clear-done") onward();
     });
-    // Onward anyway if the other site never answers (a generous bound).
-    setTimeout(onward, 5000);
+    frame.title = "Clearing the lab's cookies of the other site";
+    frame.src = d.frame;
+    document.getElementById("lab-peer-frames").appendChild(frame);
+    // Onward anyway if the other site never answers: a generous bound, a
+    // frame takes milliseconds.
+    setTimeout(onward, 10000);
   }
 })();

@@ -409,7 +409,7 @@ pub(super) fn evaluate(
     verdict.ignored = ignored;
 
     // Total Cookie Protection: a foreign cookie must be partitioned.
-    let must_be_partitioned = foreign && chips_partitions(policy);
+    let must_be_partitioned = foreign && total_cookie_protection(policy);
     let mut warnings = Vec::new();
     if must_be_partitioned && !parsed.partitioned {
         if policy.firefox_third_party == FirefoxThirdParty::PartitionOptIn {
@@ -502,10 +502,11 @@ pub(super) fn evaluate(
         },
         expiry,
         // CHIPS: `Partitioned` puts a cookie in the top-level site's jar
-        // only where partitions exist (`isCHIPS` is CHIPS.enabled and
-        // GetPartitionForeign, true for cookieBehavior 5 alone); elsewhere
-        // the attribute is ignored and the cookie is the site's own.
-        partitioned: (parsed.partitioned && chips_partitions(policy)) || must_be_partitioned,
+        // whatever the third-party setting. Measured, not read: the source
+        // read gates CHIPS on cookieBehavior 5, but Firefox ESR 153 with
+        // cookieBehavior 0 keeps a Partitioned cookie partitioned too (the
+        // lab's browser test with all cookies accepted, tests/browser/lab.rs).
+        partitioned: parsed.partitioned || must_be_partitioned,
     };
     let outcome = if cookie.expiry == Expiry::Expired {
         Outcome::Deleted
@@ -515,9 +516,9 @@ pub(super) fn evaluate(
     verdict.finish(outcome, cookie)
 }
 
-/// Whether partitioned jars exist under `policy` (cookieBehavior 5, with or
-/// without opt-in partitioning).
-fn chips_partitions(policy: &Policy) -> bool {
+/// Whether `policy` is Total Cookie Protection (cookieBehavior 5, with or
+/// without opt-in partitioning), which partitions every foreign cookie.
+fn total_cookie_protection(policy: &Policy) -> bool {
     matches!(
         policy.firefox_third_party,
         FirefoxThirdParty::Partition | FirefoxThirdParty::PartitionOptIn

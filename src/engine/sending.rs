@@ -509,18 +509,20 @@ fn firefox(kind: RequestKind, url: &SetterUrl, jar: &JarCookie<'_>, policy: &Pol
     if foreign && policy.firefox_third_party == FirefoxThirdParty::Reject {
         return excluded(FirefoxRejectForeign);
     }
-    // GetCookieStringFromHttp: the jars this request reads. With
-    // cookieBehavior 5 a foreign request reads only the partition of its
-    // top-level site; a first-party one reads the site's own jar and, CHIPS
-    // being on, its own partition. Other behaviours have no partitions.
-    let partitions_on = matches!(
+    // GetCookieStringFromHttp: the jars this request reads. A first-party
+    // request reads the site's own jar and its CHIPS partition; a foreign
+    // one, the partition of its top-level site, and with cookieBehavior 5
+    // (Total Cookie Protection) that partition alone. The partitions are
+    // read whatever the behaviour: measured with cookieBehavior 0, where
+    // the source read has no partitions (tests/browser/lab.rs).
+    let total_cookie_protection = matches!(
         policy.firefox_third_party,
         FirefoxThirdParty::Partition | FirefoxThirdParty::PartitionOptIn
     );
-    let readable = match (foreign, partitions_on, jar.partition) {
-        (true, true, Partition::OtherSite) | (false, true, Partition::ThisSite) => true,
-        (_, _, Partition::None) => !(foreign && partitions_on),
-        _ => false,
+    let readable = match jar.partition {
+        Partition::None => !(foreign && total_cookie_protection),
+        Partition::ThisSite => !foreign,
+        Partition::OtherSite => foreign,
     };
     if !readable {
         return excluded(FirefoxOtherJar);
@@ -784,6 +786,33 @@ mod tests {
                 &reject,
             );
             assert_eq!(rejected.rule, SendRule::FirefoxRejectForeign);
+        }
+    }
+
+    #[test]
+    fn firefox_reads_the_partition_of_the_top_level_site_whatever_its_setting() {
+        let chips = cookie(SameSite::None, true);
+        let at = |policy: &Policy, kind, partition| {
+            sent(
+                Engine::Firefox,
+                kind,
+                &chips,
+                partition,
+                Duration::ZERO,
+                policy,
+            )
+            .sent
+        };
+        // Measured with cookieBehavior 0 (tests/browser/lab.rs): the CHIPS
+        // partition is read there too, beside the site's own jar.
+        for kind in [
+            RequestKind::CrossSiteIframe,
+            RequestKind::CrossSiteCorsFetch,
+        ] {
+            assert!(at(&ALLOW, kind, Partition::OtherSite), "{kind:?}");
+            assert!(at(&ALLOW, kind, Partition::None), "{kind:?}");
+            assert!(!at(&ALLOW, kind, Partition::ThisSite), "{kind:?}");
+            assert!(!at(&Policy::default(), kind, Partition::None), "{kind:?}");
         }
     }
 

@@ -841,17 +841,19 @@ fn firefox_third_party_policies() {
 }
 
 #[test]
-fn firefox_ignores_partitioned_where_it_keeps_no_partitions() {
+fn firefox_keeps_a_partitioned_cookie_partitioned_whatever_its_third_party_setting() {
     let line = "n=1; SameSite=None; Secure; Partitioned";
-    let default = in_context(line, Context::SameSite, &Policy::default());
-    assert!(stored(&default.firefox).partitioned);
-    for behaviour in [FirefoxThirdParty::Accept, FirefoxThirdParty::Reject] {
+    for behaviour in [
+        FirefoxThirdParty::Partition,
+        FirefoxThirdParty::Accept,
+        FirefoxThirdParty::Reject,
+    ] {
         let policy = Policy {
             firefox_third_party: behaviour,
             ..Policy::default()
         };
         let v = in_context(line, Context::SameSite, &policy);
-        assert!(!stored(&v.firefox).partitioned, "{behaviour:?}");
+        assert!(stored(&v.firefox).partitioned, "{behaviour:?}");
     }
 }
 

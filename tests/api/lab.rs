@@ -516,7 +516,7 @@ async fn clearing_sends_a_removal_for_every_lab_cookie_in_both_jars_then_goes_to
     assert_eq!(partitioned, 18);
     let page = response.text().await.unwrap();
     let frame = page
-        .split("iframe class=\"lab-frames\" src=\"")
+        .split("data-frame=\"")
         .nth(1)
         .unwrap()
         .split('"')
@@ -558,7 +558,7 @@ async fn clearing_sends_a_removal_for_every_lab_cookie_in_both_jars_then_goes_to
     let page = b_top.text().await.unwrap();
     assert!(page.contains(&format!("data-next=\"{A}/lab?cleared=1\"")));
     let a_frame = page
-        .split("iframe class=\"lab-frames\" src=\"")
+        .split("data-frame=\"")
         .nth(1)
         .unwrap()
         .split('"')

@@ -76,6 +76,8 @@ pub(crate) enum Profile {
     /// `profile.cookie_controls_mode` 0 and `profile.block_third_party_cookies`
     /// false; Firefox's `network.cookie.cookieBehavior` 0).
     ThirdPartyCookiesAllowed,
+    /// Firefox only: third-party cookies rejected (`cookieBehavior` 1).
+    ThirdPartyCookiesRejected,
 }
 
 /// Makes each flow `async fn flow(engine: Engine)` two tests, `flow::chromium`
@@ -213,6 +215,9 @@ fn chromium_capabilities(
         Profile::CookiesBlocked => {
             options["prefs"] = json!({ "profile.default_content_setting_values.cookies": 2 });
         }
+        Profile::ThirdPartyCookiesRejected => {
+            panic!("ThirdPartyCookiesRejected is a Firefox profile")
+        }
         Profile::ThirdPartyCookiesAllowed => {
             options["prefs"] = json!({
                 "profile.cookie_controls_mode": 0,
@@ -248,6 +253,7 @@ fn firefox_prefs(profile: Profile) -> serde_json::Value {
         // "Block all cookies" in the settings (Firefox's BEHAVIOR_REJECT).
         Profile::CookiesBlocked => prefs["network.cookie.cookieBehavior"] = json!(2),
         Profile::ThirdPartyCookiesAllowed => prefs["network.cookie.cookieBehavior"] = json!(0),
+        Profile::ThirdPartyCookiesRejected => prefs["network.cookie.cookieBehavior"] = json!(1),
     }
     prefs
 }

@@ -1,6 +1,8 @@
 //! The cross-site lab, run whole in a real browser: Chromium as it comes
 //! (third-party cookies blocked), Chromium with third-party cookies
-//! allowed, and Firefox with its default Total Cookie Protection. Each
+//! allowed, and Firefox with its default Total Cookie Protection — and
+//! Firefox set to accept, then to reject, third-party cookies, so that the
+//! model's Firefox rules for those settings are measured too. Each
 //! opens `/lab?run=1` on 127.0.0.1 (site A; site B is `localhost` on the
 //! same port), waits for `data-lab-done`, clicks the popup cell (a real
 //! WebDriver click: a popup that no click opened proves nothing), reads
@@ -313,5 +315,33 @@ async fn firefox_as_it_comes_does_what_the_model_predicts_in_every_cell() {
         // From B's page this time: both sites have the button.
         clear_and_check_the_jar(&b, true).await;
     })
+    .await;
+}
+
+#[tokio::test]
+async fn firefox_accepting_all_cookies_does_what_the_model_predicts_in_every_cell() {
+    browser_test(
+        Engine::Firefox,
+        Profile::ThirdPartyCookiesAllowed,
+        |b| async move {
+            let report = run_the_lab(&b, "&firefox=accept").await;
+            print_matrix(&report, "Firefox ESR 153, all cookies accepted");
+            assert_observed_equals_predicted(&report, "firefox", "all cookies accepted");
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn firefox_rejecting_third_party_cookies_does_what_the_model_predicts_in_every_cell() {
+    browser_test(
+        Engine::Firefox,
+        Profile::ThirdPartyCookiesRejected,
+        |b| async move {
+            let report = run_the_lab(&b, "&firefox=reject").await;
+            print_matrix(&report, "Firefox ESR 153, third-party cookies rejected");
+            assert_observed_equals_predicted(&report, "firefox", "third-party cookies rejected");
+        },
+    )
     .await;
 }
