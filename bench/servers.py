@@ -68,24 +68,29 @@ SCENARIOS = [
 
 # How cost grows with work: cookie-lab only (the floor has no /inspect).
 GROWTH = [
-    Scenario(f"{route}-{label}", f"GET {path} ({label})", "GET", path, {"Cookie": header}, floor=False)
+    Scenario(f"{route}-{key}", f"GET {path} ({label})", "GET", path, {"Cookie": header}, floor=False)
     for route, path in (("api", "/api/cookies"), ("inspect", "/inspect"))
-    for label, header in (
-        ("1 cookie", cookies(1, 40)),
-        ("10 cookies", cookies(10, 40)),
-        ("50 cookies", cookies(50, 40)),
-        ("180 cookies", cookies(180, 40)),
-        ("8 KiB", header_of(8)),
-        ("32 KiB", header_of(32)),
-        ("64 KiB", header_of(64)),
+    for key, label, header in (
+        ("1", "1 cookie", cookies(1, 40)),
+        ("10", "10 cookies", cookies(10, 40)),
+        ("50", "50 cookies", cookies(50, 40)),
+        ("180", "180 cookies", cookies(180, 40)),
+        ("8k", "8 KiB", header_of(8)),
+        ("32k", "32 KiB", header_of(32)),
+        ("64k", "64 KiB", header_of(64)),
     )
 ]
+GROWTH_KEYS = [s.key for s in GROWTH]
 
 
 def by_key(keys, table=None):
+    """The scenarios named; the budgeted ones when none is, all the growth
+    ones for `growth`."""
     table = table if table is not None else SCENARIOS + GROWTH
     if not keys:
         return SCENARIOS
+    if keys == ["growth"]:
+        return GROWTH
     known = {s.key: s for s in table}
     unknown = [k for k in keys if k not in known]
     if unknown:

@@ -168,8 +168,18 @@ async fn main() {
             Box::new(|| request("GET", "/inspect", Some(&twenty), None)),
         ),
     ];
+    // What axum itself allocates for a request, with nothing added: the
+    // floor's kind of router (bench/floor/), one static page.
+    let bare: Router = Router::new().route(
+        "/",
+        axum::routing::get(|| async { axum::response::Html("<!doctype html><p>hello</p>") }),
+    );
+    let (allocations, bytes, status) = count(&bare, || request("GET", "/", None, None)).await;
     println!("| route | status | allocations/request | bytes/request |");
     println!("|---|---:|---:|---:|");
+    println!(
+        "| bare axum router, GET / of a static page | {status} | {allocations:.1} | {bytes:.0} |"
+    );
     for (name, make) in &routes {
         let (allocations, bytes, status) = count(&app, make).await;
         println!("| {name} | {status} | {allocations:.1} | {bytes:.0} |");

@@ -21,7 +21,7 @@ pub struct PreparedCookie {
     text: String,
     warnings: Vec<Finding>,
     /// What each engine does with it.
-    report: Box<LintReport>,
+    judged: Box<gate::Judged>,
 }
 
 impl PreparedCookie {
@@ -35,9 +35,9 @@ impl PreparedCookie {
         &self.warnings
     }
 
-    /// Each engine's verdict on it.
-    pub fn report(&self) -> &LintReport {
-        &self.report
+    /// Each engine's verdict on it, as the lint reports it.
+    pub fn report(&self) -> LintReport {
+        self.judged.report(&self.text)
     }
 }
 
@@ -248,7 +248,7 @@ pub(in crate::cookies) fn prepare_own(
             report: None,
         });
     }
-    check_and_build(spec, ctx, now)
+    build(spec, gate::judge_own(spec, ctx, now))
 }
 
 /// An error of cookie-lab's own policy, not an engine's.
@@ -298,6 +298,15 @@ fn check_and_build(
     ctx: &CookieContext,
     now: OffsetDateTime,
 ) -> Result<PreparedCookie, Refused> {
+    build(spec, gate::judge(spec, ctx, now))
+}
+
+/// The cookie, once judged: refused with every finding when an engine
+/// rejects it (or it can't be written), else ready to send.
+fn build(
+    spec: &CookieSpec,
+    judged: Result<gate::Judgement, gate::Unjudgeable>,
+) -> Result<PreparedCookie, Refused> {
     if let Some(why) = unwritable(spec) {
         return Err(Refused::Dropped {
             spec_name: spec.name.clone(),
@@ -305,7 +314,7 @@ fn check_and_build(
             report: None,
         });
     }
-    let judgement = match gate::judge(spec, ctx, now) {
+    let judgement = match judged {
         Ok(judgement) => judgement,
         Err(gate::Unjudgeable(why)) => {
             return Err(Refused::Dropped {
@@ -319,19 +328,18 @@ fn check_and_build(
         return Err(Refused::Dropped {
             spec_name: spec.name.clone(),
             findings: judgement.findings,
-            report: Some(judgement.report),
+            report: Some(Box::new(judgement.judged.report(&judgement.header))),
         });
     }
     // An engine that accepts the line accepts no control character, and the
     // value is percent-encoded, so this cannot fail; if it ever did,
     // refusing is still the right answer.
-    let text = spec.to_header_value(now);
-    match HeaderValue::from_str(&text) {
+    match HeaderValue::from_str(&judgement.header) {
         Ok(header) => Ok(PreparedCookie {
             header,
-            text,
+            text: judgement.header,
             warnings: judgement.findings,
-            report: judgement.report,
+            judged: judgement.judged,
         }),
         Err(_) => Err(Refused::Dropped {
             spec_name: spec.name.clone(),
@@ -339,7 +347,7 @@ fn check_and_build(
                 "not-a-header",
                 "the Set-Cookie line can't be sent as an HTTP header".to_owned(),
             )],
-            report: Some(judgement.report),
+            report: Some(Box::new(judgement.judged.report(&judgement.header))),
         }),
     }
 }

@@ -10,7 +10,7 @@ use crate::cookies::{CookieContext, CookieSpec, RequestCookies, SameSite, SetCoo
 use crate::domain::UserId;
 use crate::error::{PageError, PageForm};
 use crate::state::AppState;
-use crate::templates::{GetCookiePage, IndexPage, Page, ReadCookiePage};
+use crate::templates::{GetCookiePage, Page, ReadCookiePage};
 
 pub(crate) const USER_ID_COOKIE: &str = "userID";
 
@@ -22,8 +22,8 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// Flask: `@app.route('/')` rendering `index.html`.
-async fn index() -> impl IntoResponse {
-    Page(IndexPage)
+async fn index() -> axum::response::Response {
+    crate::templates::index_page()
 }
 
 #[derive(Deserialize)]

@@ -100,7 +100,7 @@ async fn workbench(
             let outcome = WorkbenchOutcome::Sent {
                 header: cookie.header().to_owned(),
                 warnings: cookie.warnings().to_vec(),
-                engines: engine_columns(cookie.report()),
+                engines: engine_columns(&cookie.report()),
             };
             let html = page(&state, &received, echo, Some(outcome)).await;
             (SetCookies::one(cookie), html).into_response()

@@ -6,11 +6,14 @@
 //! cross-site and are let through.
 
 use axum::extract::Request;
-use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN, REFERER};
+use axum::http::{HeaderMap, HeaderName};
 use axum::response::Response;
 
 use crate::error::{PageError, error_response};
+
+/// Parsed once: looking a header up by a `&str` parses the name each time.
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// The one exemption from the cross-site rules: the routes the cross-site
 /// lab serves to the *other* site of a run (its site B), all under
@@ -75,7 +78,7 @@ pub fn refusal(request: &Request) -> Option<Response> {
 
 /// `Ok` for a same-origin browser request or a non-browser one.
 pub fn check(headers: &HeaderMap) -> Result<(), CrossSite> {
-    if let Some(site) = headers.get("sec-fetch-site") {
+    if let Some(site) = headers.get(SEC_FETCH_SITE) {
         let site = String::from_utf8_lossy(site.as_bytes());
         return match site.as_ref() {
             "same-origin" | "none" => Ok(()),
@@ -104,7 +107,7 @@ pub fn check(headers: &HeaderMap) -> Result<(), CrossSite> {
 /// Safe requests are judged by site, not origin: a link from another port
 /// or subdomain of this site is how people move around it.
 pub fn is_from_other_site(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
+    if let Some(site) = headers.get(SEC_FETCH_SITE) {
         return site.as_bytes() == b"cross-site";
     }
     let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok()) else {

@@ -91,12 +91,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<ClientAddr>()
-            .copied()
-            .unwrap_or(ClientAddr(Client::Unknown)))
+        Ok(ClientAddr(client_of(&parts.extensions)))
     }
+}
+
+/// The client [`mark`] found: the one a trusted proxy named, else the
+/// connection's peer, else `Unknown`.
+pub fn client_of(extensions: &axum::http::Extensions) -> Client {
+    if let Some(ClientAddr(client)) = extensions.get::<ClientAddr>() {
+        return *client;
+    }
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(Client::Unknown, |ConnectInfo(addr)| {
+            Client::Addr(addr.ip().to_canonical())
+        })
 }
 
 /// Marks the request with its client and, when a trusted proxy says so, as
@@ -106,20 +115,17 @@ pub fn mark(trusted: &TrustedProxies, request: &mut Request) {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_canonical());
-    let (client, https) = match peer {
-        Some(peer) if trusted.contains(peer) => {
-            let headers = request.headers();
-            (
-                forwarded_client(trusted, peer, headers),
-                forwarded_https(headers),
-            )
+    // Only a proxy's word is recorded: the peer itself is read from
+    // `ConnectInfo` when asked for (`client_of`), which spares every request
+    // not behind a proxy an extension.
+    if let Some(peer) = peer.filter(|&peer| trusted.contains(peer)) {
+        let headers = request.headers();
+        let client = forwarded_client(trusted, peer, headers);
+        let https = forwarded_https(headers);
+        request.extensions_mut().insert(ClientAddr(client));
+        if https {
+            request.extensions_mut().insert(ServedOverHttps);
         }
-        Some(peer) => (Client::Addr(peer), false),
-        None => (Client::Unknown, false),
-    };
-    request.extensions_mut().insert(ClientAddr(client));
-    if https {
-        request.extensions_mut().insert(ServedOverHttps);
     }
 }
 
@@ -214,7 +220,7 @@ mod tests {
             .extensions_mut()
             .insert(ConnectInfo(SocketAddr::new(ip(peer), 40_000)));
         mark(trust, &mut request);
-        let client = request.extensions().get::<ClientAddr>().unwrap().0;
+        let client = client_of(request.extensions());
         (
             client,
             request.extensions().get::<ServedOverHttps>().is_some(),

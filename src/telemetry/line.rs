@@ -98,6 +98,65 @@ where
     }
 }
 
+/// The fields of a request's log line (`telemetry::log_request`).
+pub(super) struct RequestLine<'a> {
+    pub(super) level: Level,
+    pub(super) message: &'static str,
+    pub(super) method: &'a str,
+    pub(super) route: &'a str,
+    pub(super) status: u16,
+    pub(super) latency_us: u64,
+    pub(super) error: Option<&'a str>,
+}
+
+impl RequestLine<'_> {
+    /// The line exactly as [`LineFormat`] writes the event
+    /// `log_request` would otherwise emit (a test compares the two), but
+    /// with no event: no field visitor, no `fmt` for the strings.
+    pub(super) fn write(&self, json: bool, out: &mut String) -> fmt::Result {
+        if json {
+            out.push_str("{\"timestamp\":\"");
+            write_timestamp(out)?;
+            out.push_str("\",\"level\":\"");
+            out.push_str(self.level.as_str());
+            out.push_str("\",\"message\":\"");
+            JsonString(out).write_str(self.message)?;
+            out.push_str("\",\"method\":\"");
+            JsonString(out).write_str(self.method)?;
+            out.push_str("\",\"route\":\"");
+            JsonString(out).write_str(self.route)?;
+            out.push_str("\",\"status\":");
+            write_digits(out, u64::from(self.status), 1)?;
+            out.push_str(",\"latency_us\":");
+            write_digits(out, self.latency_us, 1)?;
+            if let Some(error) = self.error {
+                out.push_str(",\"error\":\"");
+                JsonString(out).write_str(error)?;
+                out.push('"');
+            }
+            out.push_str("}\n");
+        } else {
+            write_timestamp(out)?;
+            out.push_str(padded(self.level));
+            Sanitizing(out).write_str(self.message)?;
+            out.push_str(" method=");
+            out.push_str(self.method);
+            out.push_str(" route=");
+            out.push_str(self.route);
+            out.push_str(" status=");
+            write_digits(out, u64::from(self.status), 1)?;
+            out.push_str(" latency_us=");
+            write_digits(out, self.latency_us, 1)?;
+            if let Some(error) = self.error {
+                out.push_str(" error=");
+                out.push_str(error);
+            }
+            out.push('\n');
+        }
+        Ok(())
+    }
+}
+
 /// The level as `Full` pads it (to five characters, right-aligned), with
 /// the space before and after.
 fn padded(level: Level) -> &'static str {
@@ -118,7 +177,7 @@ thread_local! {
 
 /// RFC 3339 in UTC with microseconds, as tracing-subscriber's `SystemTime`
 /// writes it.
-fn write_timestamp(writer: &mut Writer<'_>) -> fmt::Result {
+fn write_timestamp(writer: &mut (impl fmt::Write + ?Sized)) -> fmt::Result {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -156,7 +215,11 @@ fn write_date_time(out: &mut String, second: u64) -> fmt::Result {
 }
 
 /// `value` in decimal, zero-padded to at least `width` digits.
-fn write_digits(writer: &mut impl fmt::Write, mut value: u64, width: usize) -> fmt::Result {
+fn write_digits(
+    writer: &mut (impl fmt::Write + ?Sized),
+    mut value: u64,
+    width: usize,
+) -> fmt::Result {
     let mut digits = [b'0'; 20];
     let mut start = digits.len();
     while value > 0 || digits.len() - start < width.max(1) {
@@ -259,18 +322,27 @@ struct Sanitizing<'a, W: fmt::Write + ?Sized>(&'a mut W);
 
 impl<W: fmt::Write + ?Sized> fmt::Write for Sanitizing<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        for ch in text.chars() {
-            match ch {
-                '\x1b' => self.0.write_str("\\x1b")?,
-                '\x07' => self.0.write_str("\\x07")?,
-                '\x08' => self.0.write_str("\\x08")?,
-                '\x0c' => self.0.write_str("\\x0c")?,
-                '\x7f' => self.0.write_str("\\x7f")?,
-                '\u{80}'..='\u{9f}' => write!(self.0, "\\u{{{:x}}}", u32::from(ch))?,
-                _ => self.0.write_char(ch)?,
+        let mut plain = 0;
+        for (at, ch) in text.char_indices() {
+            let escaped = match ch {
+                '\x1b' => "\\x1b",
+                '\x07' => "\\x07",
+                '\x08' => "\\x08",
+                '\x0c' => "\\x0c",
+                '\x7f' => "\\x7f",
+                '\u{80}'..='\u{9f}' => "",
+                _ => continue,
+            };
+            // Runs of ordinary text go out in one write.
+            self.0.write_str(&text[plain..at])?;
+            if escaped.is_empty() {
+                write!(self.0, "\\u{{{:x}}}", u32::from(ch))?;
+            } else {
+                self.0.write_str(escaped)?;
             }
+            plain = at + ch.len_utf8();
         }
-        Ok(())
+        self.0.write_str(&text[plain..])
     }
 }
 
@@ -356,9 +428,9 @@ impl Visit for JsonFields<'_, '_> {
 }
 
 /// Writes text escaped as the inside of a JSON string, as serde_json does.
-struct JsonString<'a, 'w>(&'a mut Writer<'w>);
+struct JsonString<'a, W: fmt::Write + ?Sized>(&'a mut W);
 
-impl fmt::Write for JsonString<'_, '_> {
+impl<W: fmt::Write + ?Sized> fmt::Write for JsonString<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         let mut plain = 0;
         for (at, byte) in text.bytes().enumerate() {
@@ -546,6 +618,59 @@ mod tests {
         assert_eq!(without_timestamps(&ours), without_timestamps(&stock));
         for line in ours.lines() {
             serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
+    }
+
+    /// The line `log_request` writes straight into the server's buffer is
+    /// the line its event would have been, in both formats, for a request
+    /// that succeeded, one that failed with a cause, and one that failed
+    /// without one.
+    #[test]
+    fn a_request_line_written_directly_is_the_events_line() {
+        let cause = crate::telemetry::FailureCause("the store said \"no\"\n".to_owned());
+        let requests: [(u16, Option<&crate::telemetry::FailureCause>); 3] =
+            [(200, None), (503, Some(&cause)), (500, None)];
+        for json in [false, true] {
+            for (status, failure) in requests {
+                let through_event = Captured::default();
+                let subscriber = tracing_subscriber::fmt()
+                    .with_writer(through_event.clone())
+                    .with_ansi(false)
+                    .event_format(if json {
+                        LineFormat::json()
+                    } else {
+                        LineFormat::text()
+                    })
+                    .finish();
+                let took = std::time::Duration::from_micros(1234);
+                tracing::subscriber::with_default(subscriber, || {
+                    crate::telemetry::log_request(
+                        "POST",
+                        "/api/cookies/{name}",
+                        status,
+                        took,
+                        failure,
+                    );
+                });
+                let failed = failure.is_some() || status >= 500;
+                let mut direct = String::new();
+                RequestLine {
+                    level: if failed { Level::ERROR } else { Level::INFO },
+                    message: if failed { "request failed" } else { "request" },
+                    method: "POST",
+                    route: "/api/cookies/{name}",
+                    status,
+                    latency_us: 1234,
+                    error: failure.map(|c| c.0.as_str()),
+                }
+                .write(json, &mut direct)
+                .unwrap();
+                assert_eq!(
+                    without_timestamps(&direct),
+                    without_timestamps(&through_event.text()),
+                    "json: {json}, status {status}"
+                );
+            }
         }
     }
 
