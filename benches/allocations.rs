@@ -177,7 +177,9 @@ async fn main() {
     let (allocations, bytes, status) = count(&bare, || request("GET", "/", None, None)).await;
     println!("| route | status | allocations/request | bytes/request |");
     println!("|---|---:|---:|---:|");
-    println!("| bare axum router, GET / of a static page | {status} | {allocations:.1} | {bytes:.0} |");
+    println!(
+        "| bare axum router, GET / of a static page | {status} | {allocations:.1} | {bytes:.0} |"
+    );
     for (name, make) in &routes {
         let (allocations, bytes, status) = count(&app, make).await;
         println!("| {name} | {status} | {allocations:.1} | {bytes:.0} |");

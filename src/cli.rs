@@ -168,6 +168,14 @@ pub struct ServeArgs {
     )]
     pub allowed_hosts: Vec<String>,
 
+    /// Site B of the cross-site lab (/lab), as an origin such as
+    /// https://b.example: another host name of this same deployment (one
+    /// server, or replicas sharing Redis). Unset: the lab pairs the two
+    /// loopback names, localhost and 127.0.0.1, on the port it was opened
+    /// on.
+    #[arg(long, env = "COOKIE_LAB_LAB_PEER_ORIGIN", value_name = "URL")]
+    pub lab_peer_origin: Option<String>,
+
     /// Log line format: text for people, json for log shippers.
     #[arg(long, env = "COOKIE_LAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

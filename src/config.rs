@@ -1,5 +1,6 @@
 //! Validated settings for the server, built once from [`ServeArgs`].
 
+mod origin;
 mod trusted_proxies;
 
 use std::fmt;
@@ -11,6 +12,7 @@ use thiserror::Error;
 use crate::cli::{LogFormat, ServeArgs};
 use crate::domain::Password;
 
+pub use self::origin::Origin;
 pub use self::trusted_proxies::TrustedProxies;
 
 /// Everything the server needs, checked. Secrets are redacted in `Debug`.
@@ -37,6 +39,9 @@ pub struct Config {
     pub login_rate: u32,
     /// Timeouts and caps on connections.
     pub connections: ConnectionLimits,
+    /// `--lab-peer-origin`: the cross-site lab's site B; `None` pairs the
+    /// loopback names.
+    pub lab_peer_origin: Option<Origin>,
 }
 
 /// `--allowed-hosts`: the host names this server answers to.
@@ -234,6 +239,10 @@ pub enum ConfigError {
         "--replica-name must be 1 to 64 letters, digits, '.', '_', '-' or ':' (it is sent as a header), got {0:?}"
     )]
     ReplicaName(String),
+    #[error(
+        "--lab-peer-origin must be an origin such as https://b.example or http://127.0.0.1:5000: {0}"
+    )]
+    LabPeerOrigin(String),
 }
 
 impl Config {
@@ -274,7 +283,15 @@ impl Config {
         }
         let trust_proxy = TrustedProxies::parse(args.trust_proxy.as_deref().unwrap_or(""))
             .map_err(ConfigError::TrustProxy)?;
+        let lab_peer_origin = args
+            .lab_peer_origin
+            .as_deref()
+            .filter(|o| !o.trim().is_empty())
+            .map(Origin::parse)
+            .transpose()
+            .map_err(ConfigError::LabPeerOrigin)?;
         Ok(Self {
+            lab_peer_origin,
             connections,
             revocations: RevocationStore::parse(&args.revocations)?,
             shutdown_grace: args.shutdown_grace,
@@ -308,6 +325,7 @@ impl fmt::Debug for Config {
             .field("allowed_hosts", &self.allowed_hosts)
             .field("login_rate", &self.login_rate)
             .field("connections", &self.connections)
+            .field("lab_peer_origin", &self.lab_peer_origin)
             .finish()
     }
 }
@@ -528,6 +546,21 @@ mod tests {
             err.to_string().contains("such as 127.0.0.1/32"),
             "says what to write: {err}"
         );
+    }
+
+    #[test]
+    fn the_lab_peer_is_an_origin_or_a_clear_error() {
+        assert_eq!(Config::from_args(args(&[])).unwrap().lab_peer_origin, None);
+        let config = Config::from_args(args(&["--lab-peer-origin", "https://B.example/"])).unwrap();
+        assert_eq!(
+            config.lab_peer_origin.map(|o| o.to_string()).as_deref(),
+            Some("https://b.example")
+        );
+        for bad in ["b.example", "https://b.example/lab", "ftp://b.example"] {
+            let err = Config::from_args(args(&["--lab-peer-origin", bad])).unwrap_err();
+            assert!(matches!(err, ConfigError::LabPeerOrigin(_)), "{bad}: {err}");
+            assert!(err.to_string().starts_with("--lab-peer-origin"), "{err}");
+        }
     }
 
     #[test]

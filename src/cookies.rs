@@ -18,6 +18,7 @@ mod finding;
 mod gate;
 mod incoming;
 pub mod inspect;
+mod lab;
 pub mod login;
 mod outgoing;
 pub mod reserved;
@@ -28,6 +29,7 @@ pub use context::{CookieContext, FromOtherSite, ServedOverHttps};
 pub use encoding::{decode_value, encode_value, is_plain_cookie_value};
 pub use finding::{Finding, Severity};
 pub use incoming::{HIDDEN_VALUE, ReceivedCookie, RequestCookies};
+pub use lab::lab_cookies;
 pub use outgoing::{
     CookiesRefused, MAX_COOKIES_PER_RESPONSE, MAX_SET_COOKIE_BYTES, PreparedCookie, Refused,
     SetCookies, Withheld, policy, prepare,

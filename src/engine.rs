@@ -35,6 +35,13 @@
 //! `__Host-Http-` before `__Host-`, and CR/LF/NUL never reach either
 //! cookie parser.
 //!
+//! # The sending half
+//! [`sending`] says which stored cookies go with a request: one cookie (as
+//! the storing half describes it, plus the jar it lives in and its age), one
+//! request from the table of [`RequestKind`]s, which both halves share (each
+//! kind names the [`Context`] its response sets cookies in), and the
+//! [`Policy`]. The cross-site lab (`/lab`) checks it in real browsers.
+//!
 //! # Lines are bytes
 //! [`evaluate`] takes `&[u8]`: the bytes that follow `Set-Cookie:` on the
 //! wire. A CR or LF ends the header value there (a folded line joins it),
@@ -112,6 +119,7 @@ pub mod grammar;
 mod host;
 mod http;
 pub mod reasons;
+pub mod sending;
 
 use std::fmt;
 
@@ -300,6 +308,126 @@ impl Context {
     /// the contexts in `recorded.json`.
     pub fn measured(self) -> bool {
         MEASURED_CONTEXTS.contains(&self)
+    }
+}
+
+/// A request a page makes, as the browser files it: the one table of
+/// request contexts the two halves of the model share. [`sending`] says
+/// which stored cookies go with each kind of request, and
+/// [`RequestKind::context`] says in which [`Context`] its response sets
+/// cookies (the storing half's coarser view of the same row).
+///
+/// Every kind is seen from the site that receives the request (the
+/// cookie's site); "another site" is the site of the page that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RequestKind {
+    /// A top-level navigation started by a page of this site (a link, or
+    /// script setting `location`): the control, where every cookie goes.
+    SameSiteNavigation,
+    /// A link on another site's page, followed: a top-level GET.
+    CrossSiteLink,
+    /// A form on another site's page, posted here: a top-level POST.
+    CrossSiteFormPost,
+    /// A hop of a top-level GET redirect chain started by another site's
+    /// page (`A → B`, or `A → B → A → B` at its last hop).
+    CrossSiteRedirectHop,
+    /// A hop back to the site whose page started the chain, after the chain
+    /// went through another site (`A → B → A`, at the second A).
+    RedirectBackAfterCrossSite,
+    /// This site in an iframe of another site's page.
+    CrossSiteIframe,
+    /// A `fetch` that such an iframe makes to its own site.
+    FetchFromCrossSiteIframe,
+    /// An image on another site's page.
+    CrossSiteImage,
+    /// `fetch(url, {credentials: "include"})` from another site's page,
+    /// answered with CORS headers that allow that page's origin.
+    CrossSiteCorsFetch,
+    /// A popup (`window.open`) opened by another site's page.
+    CrossSitePopup,
+}
+
+impl RequestKind {
+    pub const ALL: [RequestKind; 10] = [
+        RequestKind::SameSiteNavigation,
+        RequestKind::CrossSiteLink,
+        RequestKind::CrossSiteFormPost,
+        RequestKind::CrossSiteRedirectHop,
+        RequestKind::RedirectBackAfterCrossSite,
+        RequestKind::CrossSiteIframe,
+        RequestKind::FetchFromCrossSiteIframe,
+        RequestKind::CrossSiteImage,
+        RequestKind::CrossSiteCorsFetch,
+        RequestKind::CrossSitePopup,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            RequestKind::SameSiteNavigation => "same-site-navigation",
+            RequestKind::CrossSiteLink => "cross-site-link",
+            RequestKind::CrossSiteFormPost => "cross-site-form-post",
+            RequestKind::CrossSiteRedirectHop => "cross-site-redirect-hop",
+            RequestKind::RedirectBackAfterCrossSite => "redirect-back-after-cross-site",
+            RequestKind::CrossSiteIframe => "cross-site-iframe",
+            RequestKind::FetchFromCrossSiteIframe => "fetch-from-cross-site-iframe",
+            RequestKind::CrossSiteImage => "cross-site-image",
+            RequestKind::CrossSiteCorsFetch => "cross-site-cors-fetch",
+            RequestKind::CrossSitePopup => "cross-site-popup",
+        }
+    }
+
+    /// The context in which the response to this request sets cookies.
+    pub fn context(self) -> Context {
+        match self {
+            RequestKind::SameSiteNavigation => Context::SameSite,
+            // Both engines set cookies from any top-level navigation as
+            // from a same-site one (Chromium's ComputeSameSiteContextForResponse
+            // makes a main-frame navigation inclusive for set; Firefox never
+            // counts a top-level document as foreign).
+            RequestKind::CrossSiteLink
+            | RequestKind::CrossSiteFormPost
+            | RequestKind::CrossSiteRedirectHop
+            | RequestKind::RedirectBackAfterCrossSite
+            | RequestKind::CrossSitePopup => Context::CrossSiteTopLevel,
+            RequestKind::CrossSiteIframe => Context::CrossSiteSubresource(Subresource::Iframe),
+            RequestKind::FetchFromCrossSiteIframe | RequestKind::CrossSiteCorsFetch => {
+                Context::CrossSiteSubresource(Subresource::Fetch)
+            }
+            RequestKind::CrossSiteImage => Context::CrossSiteSubresource(Subresource::Image),
+        }
+    }
+
+    /// A top-level navigation (the page that loads is this site's), as
+    /// opposed to a subresource of another site's page.
+    pub fn is_top_level(self) -> bool {
+        !self.context().is_cross_site_subresource()
+    }
+
+    /// The method: a form post is the one unsafe request here.
+    pub fn is_safe_method(self) -> bool {
+        self != RequestKind::CrossSiteFormPost
+    }
+
+    /// Whether the page that started the request is of this site.
+    pub fn initiator_is_this_site(self) -> bool {
+        matches!(
+            self,
+            RequestKind::SameSiteNavigation | RequestKind::RedirectBackAfterCrossSite
+        )
+    }
+
+    /// Whether a redirect chain that led here went through another site.
+    pub fn redirect_chain_crossed_sites(self) -> bool {
+        matches!(
+            self,
+            RequestKind::CrossSiteRedirectHop | RequestKind::RedirectBackAfterCrossSite
+        )
+    }
+}
+
+impl Serialize for RequestKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
     }
 }
 

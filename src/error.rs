@@ -156,6 +156,28 @@ impl PageError {
         )
     }
 
+    /// 404: a lab run that is not (or no longer) kept, or not this site's.
+    pub fn lab_run_unknown() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "This lab run is gone",
+            "The cross-site lab keeps a run for 10 minutes, and this one is not (or no longer) here, or              it belongs to the lab's other site. Start a new run.",
+        )
+        .with_link("/lab", "Back to the lab")
+    }
+
+    /// 503: the lab's run store (Redis, when replicas share one) can't be
+    /// reached, so no step can be recorded.
+    pub fn lab_store_unavailable(cause: impl fmt::Display) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The lab can't record right now",
+            "The store that keeps the cross-site lab's runs can't be reached, so this step was not              recorded. Try the run again in a minute.",
+        )
+        .with_link("/lab", "Back to the lab")
+        .with_cause(cause)
+    }
+
     /// 422: input that makes no sense here.
     pub fn unprocessable(title: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, title, message)
@@ -379,6 +401,27 @@ impl ApiError {
             StatusCode::NOT_FOUND,
             "no such API route; see /api/openapi.json",
         )
+    }
+
+    /// 404: no lab run with this id (runs are kept for 10 minutes).
+    pub fn lab_run_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "no lab run with this id: the cross-site lab keeps a run for 10 minutes; start a new one at /lab",
+        )
+    }
+
+    /// 503: the lab's run store can't be reached.
+    pub fn lab_store_unavailable(cause: impl fmt::Display) -> Self {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store that keeps the lab's runs can't be reached; try again in a minute",
+        );
+        error.extras = Some(Box::new(Extras {
+            cause: Some(cause.to_string()),
+            ..Extras::default()
+        }));
+        error
     }
 
     /// 422: input that is not what the route takes.

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod keys;
+pub mod lab;
 pub mod lint;
 pub mod metrics;
 pub mod redis_link;

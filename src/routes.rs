@@ -7,6 +7,7 @@ mod client;
 mod guard;
 mod health;
 mod inspector;
+mod lab;
 mod login;
 mod pipeline;
 mod scoped;
@@ -58,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(login::router())
         .merge(client::router())
         .merge(inspector::router())
+        .merge(lab::router())
         .merge(api::router())
         .merge(assets::router())
         .merge(health::router())

@@ -86,6 +86,7 @@ impl Application {
             .local_addr()
             .context("could not read the bound address")?;
         let state = AppState::new(config, ring, revocations, throttle);
+        tracing::info!(store = %state.lab.describe(), "lab run store ready");
         let router = routes::app(state.clone());
         spawn_pruning(state.clone());
         keep_timer_wheel_armed();

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::keys::KeyRing;
+use crate::lab::LabStore;
 use crate::metrics::Metrics;
 use crate::revocation::Revocations;
 use crate::security::login_rate::LoginRate;
 use crate::security::throttle::LoginThrottle;
 
 /// What every handler can reach: validated config, the key ring, the
-/// revocation store, the login throttle and the metrics. Cheap to clone (one
+/// revocation store, the login throttle, the metrics and the lab's runs. Cheap to clone (one
 /// `Arc`).
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -23,6 +24,8 @@ pub struct Shared {
     /// `--login-rate`: sessions created per client and per email.
     pub login_rate: LoginRate,
     pub metrics: Metrics,
+    /// The cross-site lab's runs.
+    pub lab: LabStore,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
     ) -> Self {
         let metrics = Metrics::new(config.replica_name.as_deref());
         let login_rate = LoginRate::new(config.login_rate);
+        let lab = LabStore::for_config(&config);
         Self(Arc::new(Shared {
             metrics,
             login_rate,
@@ -41,6 +45,7 @@ impl AppState {
             keys,
             revocations,
             throttle,
+            lab,
         }))
     }
 }

@@ -347,6 +347,107 @@ pub struct ErrorPage<'a> {
     pub action: Option<(&'static str, &'static str)>,
 }
 
+/// `/lab`: the cross-site lab.
+#[derive(Template)]
+#[template(path = "lab.html")]
+pub struct LabPage {
+    /// Site A, this page's origin.
+    pub a: String,
+    /// Site B, when there is one.
+    pub b: Option<String>,
+    /// Why there is no site B.
+    pub no_peer: Option<String>,
+    /// The third-party settings pre-selected in the form.
+    pub chromium_allow: bool,
+    pub firefox: &'static str,
+    /// `?run=1`: the page starts a run as soon as it loads.
+    pub autostart: bool,
+    /// Back from clearing the lab's cookies.
+    pub cleared: bool,
+    /// The step the page's script runs now (`embedded`, `post`,
+    /// `redirect`, `popup`, `done`), or empty.
+    pub step: &'static str,
+    pub run: Option<LabRunView>,
+}
+
+/// A run on the lab page.
+pub struct LabRunView {
+    pub id: String,
+    pub b: String,
+    /// Every step that needs no click has been seen.
+    pub done: bool,
+    pub popup_seen: bool,
+    pub browser: String,
+    pub model: String,
+    pub policy: String,
+    pub status: String,
+    pub age_at_post: Option<i64>,
+    pub mismatches: usize,
+    pub notes: Vec<String>,
+    /// (id, title, the site whose cookies it carries).
+    pub columns: Vec<(&'static str, &'static str, &'static str)>,
+    pub rows: Vec<LabRow>,
+    pub setting_columns: Vec<(&'static str, &'static str, &'static str)>,
+    pub setting_rows: Vec<LabRow>,
+    pub urls: LabUrls,
+}
+
+/// Where the page's script sends each step.
+pub struct LabUrls {
+    pub frame: String,
+    pub image: String,
+    pub cors: String,
+    pub readback: String,
+    pub link: String,
+    pub post: String,
+    pub redirect: String,
+    pub popup: String,
+    pub api: String,
+    pub done: String,
+}
+
+/// A row of a lab matrix: one cookie.
+pub struct LabRow {
+    pub cookie: String,
+    pub attributes: &'static str,
+    pub cells: Vec<LabCellView>,
+}
+
+/// A cell of a lab matrix.
+pub struct LabCellView {
+    pub context: &'static str,
+    /// What the browser did (`sent`, `not sent`, `stored`, …, or `…`).
+    pub observed: &'static str,
+    /// The model's prediction, or `no model`.
+    pub predicted: &'static str,
+    /// `ok`, `no`, `pending`: the cell's colour.
+    pub tone: &'static str,
+    pub reason: String,
+    pub mismatch: bool,
+    /// The popup cell before its click.
+    pub needs_click: bool,
+}
+
+/// The small pages the lab's site B answers with (and the clearing pages).
+#[derive(Template)]
+#[template(path = "lab_peer.html")]
+pub struct LabPeerPage<'a> {
+    /// What `static/lab-peer.js` does: `forward`, `popup`, `frame`,
+    /// `clear-frame`, `clear`.
+    pub mode: &'static str,
+    pub title: &'a str,
+    pub message: &'a str,
+    /// Where to go next (or, in a frame, the fetch to make), or empty.
+    pub next: &'a str,
+    /// The origin of the page that frames this one (for `postMessage`), or
+    /// empty.
+    pub parent: &'a str,
+    /// An iframe to load (clearing the other site's partition), or empty.
+    pub frame: &'a str,
+    /// A form to post once the iframe is done, or empty.
+    pub post: &'a str,
+}
+
 #[cfg(test)]
 mod format_utc_tests {
     use time::macros::datetime;

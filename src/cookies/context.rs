@@ -115,6 +115,11 @@ impl CookieContext {
         &self.host
     }
 
+    /// The path of the request being answered.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     pub fn https(&self) -> bool {
         self.https
     }

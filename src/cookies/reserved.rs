@@ -48,6 +48,10 @@ impl Reserved {
     }
 }
 
+/// The name prefixes browsers give a meaning to. A lab name behind one of
+/// them (`__Host-lab-…`) is still a lab name: the lab sets one itself.
+const BROWSER_PREFIXES: [&str; 4] = ["__Host-Http-", "__Http-", "__Host-", "__Secure-"];
+
 /// `Some` when `name` is reserved.
 pub fn reserved(name: &str) -> Option<Reserved> {
     let found = RESERVED_NAMES
@@ -56,11 +60,22 @@ pub fn reserved(name: &str) -> Option<Reserved> {
     match found {
         Some(&n) if n == PROBE_COOKIE_NAME => Some(Reserved::Probe),
         Some(_) => Some(Reserved::Login),
-        None => name
-            .get(..LAB_COOKIE_PREFIX.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(LAB_COOKIE_PREFIX))
-            .then_some(Reserved::Lab),
+        None => is_lab_name(name).then_some(Reserved::Lab),
     }
+}
+
+/// Whether `name` is one of the cross-site lab's: `lab-…`, bare or behind
+/// a browser prefix, in any letter case (browsers match prefixes so).
+pub fn is_lab_name(name: &str) -> bool {
+    let starts = |text: &str, prefix: &str| {
+        text.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    let bare = BROWSER_PREFIXES
+        .iter()
+        .find(|prefix| starts(name, prefix))
+        .map_or(name, |prefix| &name[prefix.len()..]);
+    starts(bare, LAB_COOKIE_PREFIX)
 }
 
 /// Proof that cookie-lab's own code (not a demo route) built a cookie, which
@@ -92,6 +107,29 @@ mod tests {
         assert_eq!(reserved("Cookie_Lab_Probe"), Some(Reserved::Probe));
         assert_eq!(reserved("lab-strict"), Some(Reserved::Lab));
         assert_eq!(reserved("LAB-x"), Some(Reserved::Lab));
+    }
+
+    #[test]
+    fn lab_names_behind_a_browser_prefix_are_reserved_too() {
+        for name in [
+            "__Host-lab-chips",
+            "__HOST-LAB-x",
+            "__Secure-lab-x",
+            "__secure-Lab-x",
+            "__Http-lab-x",
+            "__Host-Http-lab-x",
+        ] {
+            assert_eq!(reserved(name), Some(Reserved::Lab), "{name}");
+        }
+        for name in [
+            "__Host-labx",
+            "__Host-",
+            "__Host-x-lab-",
+            "_Host-lab-x",
+            "__Hostlab-x",
+        ] {
+            assert_eq!(reserved(name), None, "{name}");
+        }
     }
 
     #[test]

@@ -409,11 +409,7 @@ pub(super) fn evaluate(
     verdict.ignored = ignored;
 
     // Total Cookie Protection: a foreign cookie must be partitioned.
-    let must_be_partitioned = foreign
-        && matches!(
-            policy.firefox_third_party,
-            FirefoxThirdParty::Partition | FirefoxThirdParty::PartitionOptIn
-        );
+    let must_be_partitioned = foreign && total_cookie_protection(policy);
     let mut warnings = Vec::new();
     if must_be_partitioned && !parsed.partitioned {
         if policy.firefox_third_party == FirefoxThirdParty::PartitionOptIn {
@@ -505,6 +501,11 @@ pub(super) fn evaluate(
             parsed.same_site
         },
         expiry,
+        // CHIPS: `Partitioned` puts a cookie in the top-level site's jar
+        // whatever the third-party setting. Measured, not read: the source
+        // read gates CHIPS on cookieBehavior 5, but Firefox ESR 153 with
+        // cookieBehavior 0 keeps a Partitioned cookie partitioned too (the
+        // lab's browser test with all cookies accepted, tests/browser/lab.rs).
         partitioned: parsed.partitioned || must_be_partitioned,
     };
     let outcome = if cookie.expiry == Expiry::Expired {
@@ -513,6 +514,15 @@ pub(super) fn evaluate(
         Outcome::Stored
     };
     verdict.finish(outcome, cookie)
+}
+
+/// Whether `policy` is Total Cookie Protection (cookieBehavior 5, with or
+/// without opt-in partitioning), which partitions every foreign cookie.
+fn total_cookie_protection(policy: &Policy) -> bool {
+    matches!(
+        policy.firefox_third_party,
+        FirefoxThirdParty::Partition | FirefoxThirdParty::PartitionOptIn
+    )
 }
 
 #[cfg(test)]

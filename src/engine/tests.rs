@@ -841,6 +841,23 @@ fn firefox_third_party_policies() {
 }
 
 #[test]
+fn firefox_keeps_a_partitioned_cookie_partitioned_whatever_its_third_party_setting() {
+    let line = "n=1; SameSite=None; Secure; Partitioned";
+    for behaviour in [
+        FirefoxThirdParty::Partition,
+        FirefoxThirdParty::Accept,
+        FirefoxThirdParty::Reject,
+    ] {
+        let policy = Policy {
+            firefox_third_party: behaviour,
+            ..Policy::default()
+        };
+        let v = in_context(line, Context::SameSite, &policy);
+        assert!(stored(&v.firefox).partitioned, "{behaviour:?}");
+    }
+}
+
+#[test]
 fn a_cross_site_top_level_navigation_sets_like_same_site_but_is_not_measured() {
     let line = "n=1; SameSite=Strict";
     let same = in_context(line, Context::SameSite, &Policy::default());

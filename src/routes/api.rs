@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +21,7 @@ use crate::cookies::{
 };
 use crate::engine::{Context, Scheme, SetterUrl};
 use crate::error::{ApiError, ApiErrorBody, ApiJson, ApiQuery};
+use crate::lab::{Report, RunId};
 use crate::lint::{LintReport, line_bytes};
 use crate::state::AppState;
 
@@ -32,7 +33,8 @@ use crate::state::AppState;
                        setting a cookie with every attribute, and linting Set-Cookie headers."
     ),
     tags((name = "httpbin", description = "Compatible with httpbin.org's /cookies routes. Demo endpoints: they change cookies on GET, as httpbin does.")),
-    tags((name = "cookies", description = "Set and lint cookies, with the rules browsers enforce."))
+    tags((name = "cookies", description = "Set and lint cookies, with the rules browsers enforce.")),
+    tags((name = "lab", description = "The cross-site lab's runs: what each request to the other site carried, beside the engine model's prediction."))
 )]
 struct ApiDoc;
 
@@ -43,6 +45,7 @@ pub(crate) fn router() -> Router<AppState> {
         .routes(routes!(set_cookie_from_path))
         .routes(routes!(delete_cookies))
         .routes(routes!(lint))
+        .routes(routes!(lab_run))
         .split_for_parts();
     let document: Arc<str> = match openapi.to_json() {
         Ok(json) => json.into(),
@@ -320,4 +323,35 @@ async fn lint(
         OffsetDateTime::now_utc(),
         url_given,
     )))
+}
+
+/// One run of the cross-site lab: for every lab cookie and context, what
+/// the browser did (`observed`), what the engine model predicts for that
+/// browser and the third-party setting chosen before the run
+/// (`predicted`), and why; the sending cells first, then what B's
+/// cross-site responses could set. `null` marks a step not reached yet, or
+/// a browser the model does not cover. Runs are kept for 10 minutes.
+#[utoipa::path(
+    get,
+    path = "/api/lab/{run}",
+    tag = "lab",
+    params(("run" = String, Path, description = "The run's id: the lab page's data-lab-run")),
+    responses(
+        (status = OK, description = "The run's cells, observed and predicted", body = Report),
+        (status = NOT_FOUND, description = "No run with this id (runs are kept for 10 minutes)", body = ApiErrorBody),
+        (status = SERVICE_UNAVAILABLE, description = "The store that keeps runs can't be reached", body = ApiErrorBody),
+    )
+)]
+async fn lab_run(
+    State(state): State<AppState>,
+    Path(run): Path<String>,
+) -> Result<Json<Report>, ApiError> {
+    let id = RunId::parse(&run).ok_or_else(ApiError::lab_run_not_found)?;
+    let run = state
+        .lab
+        .get(&id)
+        .await
+        .map_err(ApiError::lab_store_unavailable)?
+        .ok_or_else(ApiError::lab_run_not_found)?;
+    Ok(Json(crate::lab::report(&run, OffsetDateTime::now_utc())))
 }

@@ -32,6 +32,16 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../static/client.js"),
     },
     Asset {
+        name: "lab.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../static/lab.js"),
+    },
+    Asset {
+        name: "lab-peer.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../static/lab-peer.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_str!("../../static/favicon.svg"),

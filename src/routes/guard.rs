@@ -11,7 +11,9 @@ use crate::state::AppState;
 /// Every request passes here once, before its handler, in this order:
 /// refuse a Host this server doesn't answer to (`hosts`, 421), mark who
 /// sent it and over what (`proxy`), refuse oversized cookies (`limits`,
-/// 431), refuse cross-site state changes (`cross_site`, 403), and mark safe
+/// 431), let the lab's routes for its other site through
+/// (`cross_site::LabPeerRoute`, the one exemption), refuse cross-site state
+/// changes (`cross_site`, 403), and mark safe
 /// requests from another site, which then set no demo cookie. `Some` is the
 /// answer that replaces the handler's. Synchronous, and called by
 /// [`super::pipeline`], so it costs no future of its own.
@@ -24,6 +26,11 @@ pub(super) fn check(state: &AppState, request: &mut Request) -> Option<Response>
     proxy::mark(&state.config.trust_proxy, request);
     if let Some(refused) = limits::oversized_cookie_header(request) {
         return Some(refused);
+    }
+    if let Some(exempt) = cross_site::LabPeerRoute::covering(request.uri().path()) {
+        // The one named exemption: the lab's routes for its other site.
+        request.extensions_mut().insert(exempt);
+        return None;
     }
     if let Some(refused) = cross_site::refusal(request) {
         return Some(refused);

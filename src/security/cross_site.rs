@@ -15,6 +15,39 @@ use crate::error::{PageError, error_response};
 /// Parsed once: looking a header up by a `&str` parses the name each time.
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
+/// The one exemption from the cross-site rules: the routes the cross-site
+/// lab serves to the *other* site of a run (its site B), all under
+/// [`LabPeerRoute::PREFIX`]. They must take a form posted from the other
+/// site, be framed by it and answer its credentialed fetch, so the guard
+/// neither refuses their cross-site POSTs nor marks their cross-site GETs.
+/// They set and read only `lab-` cookies (`cookies::lab_cookies`), and
+/// each answer names the run's other site in its own CSP and CORS headers.
+///
+/// The guard puts a `LabPeerRoute` in the extensions of every request it
+/// exempts; a lab handler puts one in the extensions of a response that
+/// may be framed (its CSP says by whom), and only then does the site-wide
+/// `X-Frame-Options: DENY` stay off. A test proves that no other route
+/// gained the exemption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabPeerRoute(());
+
+impl LabPeerRoute {
+    /// Every exempt path starts so.
+    pub const PREFIX: &'static str = "/lab/peer/";
+
+    /// The exemption, for a request to `path`: only below the prefix, and
+    /// only for a path that means what it says (no dot segments, no
+    /// escapes), so no other route can be reached through it.
+    pub fn covering(path: &str) -> Option<Self> {
+        let rest = path.strip_prefix(Self::PREFIX)?;
+        let plain = !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        plain.then_some(Self(()))
+    }
+}
+
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CrossSite {
@@ -187,6 +220,33 @@ mod tests {
         let mut h = headers(&[("origin", "http://[::1]:5150")]);
         h.insert("host", HeaderValue::from_static("[::1]:5101"));
         assert!(!is_from_other_site(&h));
+    }
+
+    #[test]
+    fn only_plain_paths_below_the_lab_peer_prefix_are_exempt() {
+        for path in ["/lab/peer/visit", "/lab/peer/clear-frame", "/lab/peer/hop"] {
+            assert!(LabPeerRoute::covering(path).is_some(), "{path}");
+        }
+        for path in [
+            "/lab",
+            "/lab/",
+            "/lab/peer",
+            "/lab/peer/",
+            "/lab/peers/visit",
+            "/lab/peerx",
+            "/labpeer/visit",
+            "/LAB/PEER/visit",
+            "/lab/peer/../login",
+            "/lab/peer/%2e%2e/login",
+            "/lab/peer/visit/../../login",
+            "/lab/peer/a/b",
+            "/login",
+            "/lab/start",
+            "/lab/clear",
+            "/api/lab/x",
+        ] {
+            assert!(LabPeerRoute::covering(path).is_none(), "{path}");
+        }
     }
 
     #[test]

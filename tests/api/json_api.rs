@@ -430,6 +430,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("/api/cookies/set/{name}/{value}", "get"),
         ("/api/cookies/delete", "get"),
         ("/api/lint", "post"),
+        ("/api/lab/{run}", "get"),
     ] {
         assert!(paths[path][method].is_object(), "{method} {path} missing");
     }

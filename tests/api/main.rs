@@ -21,6 +21,7 @@ mod engine_truth;
 mod hostile;
 mod inspector;
 mod json_api;
+mod lab;
 mod login;
 mod ops;
 mod pages;

@@ -8,18 +8,21 @@
 //! [`in_both_engines!`]. The body gets a [`Browser`]; when it returns (or
 //! panics, or runs out of time) the harness closes the browser, stops its
 //! driver and the server, and only then reports the outcome, so a failed
-//! test never leaves a browser behind for the next one.
+//! test never leaves a browser behind for the next one. The server answers
+//! on 127.0.0.1 and, through a twin listener on `[::1]`, on `localhost` at
+//! the same port: two sites to the browser (the cross-site lab uses both).
 //!
 //! Cookies are read with classic WebDriver (`GET /cookie`), which gives the
 //! cookies the browser would send to the current page — enough for these
-//! flows, which set and read on the same page (the browser-truth recorder
-//! reads whole jars). Both drivers report `httpOnly`, `secure` and an
+//! flows, which set and read on the same page — or, where a test needs the
+//! whole jar (every site and partition), with [`Browser::jar`]. Both drivers report `httpOnly`, `secure` and an
 //! explicit `sameSite` as stored; for a cookie stored without SameSite,
 //! chromedriver reports Lax and geckodriver None (`client.rs` shows it).
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::cookies::Cookie;
@@ -69,6 +72,12 @@ pub(crate) enum Profile {
     Normal,
     /// A fresh profile whose settings block every cookie.
     CookiesBlocked,
+    /// A fresh profile that allows third-party cookies (Chromium's
+    /// `profile.cookie_controls_mode` 0 and `profile.block_third_party_cookies`
+    /// false; Firefox's `network.cookie.cookieBehavior` 0).
+    ThirdPartyCookiesAllowed,
+    /// Firefox only: third-party cookies rejected (`cookieBehavior` 1).
+    ThirdPartyCookiesRejected,
 }
 
 /// Makes each flow `async fn flow(engine: Engine)` two tests, `flow::chromium`
@@ -100,11 +109,16 @@ where
     let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
     let started = Instant::now();
     let mut server = spawn_app().await;
+    // `localhost` may resolve to ::1 first: the same port there too, so
+    // both loopback names reach this server (the lab's two sites).
+    let twin = LoopbackTwin::start(server.addr).await;
     let session = Session::start(engine, profile).await;
     let browser = Browser {
         client: session.client.clone(),
         engine,
         base: server.url(""),
+        port: server.addr.port(),
+        bidi: Arc::new(Mutex::new(None)),
     };
 
     let ready = started.elapsed();
@@ -115,6 +129,7 @@ where
 
     // Clean up first, report second.
     session.close().await;
+    drop(twin);
     // The browser may hold keep-alive connections open; don't wait forever
     // for a graceful shutdown the test does not care about.
     server.stop_within(Duration::from_secs(5)).await;
@@ -158,7 +173,9 @@ impl Session {
                 let (firefox, geckodriver) = firefox_tools();
                 // geckodriver makes the session's fresh profile in here.
                 let driver = Driver::geckodriver(&geckodriver, Some(profile_dir.path())).await;
-                let capabilities = firefox_capabilities(&firefox, firefox_prefs(profile));
+                let mut capabilities = firefox_capabilities(&firefox, firefox_prefs(profile));
+                // WebDriver BiDi, to read the whole jar (`Browser::jar`).
+                capabilities["webSocketUrl"] = json!(true);
                 let client = driver.session(capabilities, &firefox).await;
                 (driver, client)
             }
@@ -187,13 +204,26 @@ fn chromium_capabilities(
         // Everything stays on this machine: no host name is ever looked up
         // (the tests use 127.0.0.1 only), so the browser's own background
         // lookups go nowhere either.
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1".to_owned(),
+        // `localhost` is the cross-site lab's second site, on this machine.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost".to_owned(),
         format!("--window-size={width},{height}"),
         format!("--user-data-dir={}", profile_dir.display()),
     ]);
     let mut options = json!({ "binary": chromium, "args": args });
-    if profile == Profile::CookiesBlocked {
-        options["prefs"] = json!({ "profile.default_content_setting_values.cookies": 2 });
+    match profile {
+        Profile::Normal => {}
+        Profile::CookiesBlocked => {
+            options["prefs"] = json!({ "profile.default_content_setting_values.cookies": 2 });
+        }
+        Profile::ThirdPartyCookiesRejected => {
+            panic!("ThirdPartyCookiesRejected is a Firefox profile")
+        }
+        Profile::ThirdPartyCookiesAllowed => {
+            options["prefs"] = json!({
+                "profile.cookie_controls_mode": 0,
+                "profile.block_third_party_cookies": false,
+            });
+        }
     }
     json!({ "browserName": "chrome", "goog:chromeOptions": options })
 }
@@ -218,9 +248,12 @@ fn firefox_prefs(profile: Profile) -> serde_json::Value {
         // them, not in Firefox's JSON viewer.
         "devtools.jsonview.enabled": false,
     });
-    if profile == Profile::CookiesBlocked {
+    match profile {
+        Profile::Normal => {}
         // "Block all cookies" in the settings (Firefox's BEHAVIOR_REJECT).
-        prefs["network.cookie.cookieBehavior"] = json!(2);
+        Profile::CookiesBlocked => prefs["network.cookie.cookieBehavior"] = json!(2),
+        Profile::ThirdPartyCookiesAllowed => prefs["network.cookie.cookieBehavior"] = json!(0),
+        Profile::ThirdPartyCookiesRejected => prefs["network.cookie.cookieBehavior"] = json!(1),
     }
     prefs
 }
@@ -231,12 +264,95 @@ pub(crate) struct Browser {
     pub(crate) client: Client,
     pub(crate) engine: Engine,
     base: String,
+    port: u16,
+    /// Firefox's BiDi socket, opened on first use.
+    bidi: Arc<Mutex<Option<Bidi>>>,
 }
 
 impl Browser {
     /// The absolute URL of `path` on the test's server.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The absolute URL of `path` on the test's server under its other
+    /// loopback name, `localhost`: another site to the browser.
+    pub(crate) fn other_site_url(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.port)
+    }
+
+    /// Loads an absolute URL and waits for the page to finish loading.
+    pub(crate) async fn goto_url(&self, url: &str) -> Result<(), String> {
+        self.client.goto(url).await.map_err(|e| e.to_string())
+    }
+
+    /// Every live cookie in the browser's jar, whatever its site, path or
+    /// partition: Chromium's DevTools `Network.getAllCookies`, Firefox's
+    /// BiDi `storage.getCookies` without a partition. Name and domain.
+    /// Firefox may still list, for a moment, a cookie that a removal
+    /// (`Max-Age=0`) expired: one whose expiry has passed is not counted,
+    /// since no request carries it.
+    pub(crate) async fn jar(&self) -> Vec<(String, String)> {
+        let cookies = match self.engine {
+            Engine::Chromium => {
+                let reply = self
+                    .client
+                    .issue_cmd(Cdp {
+                        cmd: "Network.getAllCookies",
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("Chromium DevTools Network.getAllCookies: {e}"));
+                reply["cookies"].clone()
+            }
+            Engine::Firefox => {
+                let reply = self.bidi("storage.getCookies", json!({})).await;
+                reply["cookies"].clone()
+            }
+        };
+        let serde_json::Value::Array(cookies) = cookies else {
+            panic!("no cookie list from the browser: {cookies}");
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        cookies
+            .iter()
+            .filter(|c| {
+                // CDP: `expires`, -1 for a session cookie; BiDi: `expiry`,
+                // absent for one.
+                let expiry = c["expires"].as_f64().or_else(|| c["expiry"].as_f64());
+                expiry.is_none_or(|at| at < 0.0 || at > now)
+            })
+            .map(|c| {
+                let name = match &c["name"] {
+                    serde_json::Value::String(name) => name.clone(),
+                    other => other["value"].as_str().unwrap_or_default().to_owned(),
+                };
+                (name, c["domain"].as_str().unwrap_or_default().to_owned())
+            })
+            .collect()
+    }
+
+    /// One WebDriver BiDi command (Firefox) and its result.
+    async fn bidi(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        let mut slot = self.bidi.lock().await;
+        if slot.is_none() {
+            let url = self
+                .client
+                .capabilities()
+                .and_then(|c| c.get("webSocketUrl"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_else(|| panic!("the session has no BiDi socket (webSocketUrl)"))
+                .to_owned();
+            let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+                .await
+                .unwrap_or_else(|e| panic!("connecting to BiDi at {url}: {e}"));
+            *slot = Some(Bidi { socket, next_id: 1 });
+        }
+        let Some(bidi) = slot.as_mut() else {
+            unreachable!("connected above")
+        };
+        bidi.command(method, params).await
     }
 
     /// Loads `path` and waits for the page to finish loading.
@@ -447,4 +563,108 @@ impl Deadline {
 /// The CSS selector of the element marked `data-test="<marker>"`.
 fn by_test(marker: &str) -> String {
     format!("[data-test=\"{marker}\"]")
+}
+
+/// A DevTools command through chromedriver (`goog/cdp/execute`), without
+/// parameters.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": {} });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// A BiDi command gets its answer within this, or the test fails: each
+/// takes milliseconds.
+const BIDI_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Firefox's WebDriver BiDi socket.
+struct Bidi {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next_id: u64,
+}
+
+impl Bidi {
+    async fn command(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let id = self.next_id;
+        self.next_id += 1;
+        let command = json!({ "id": id, "method": method, "params": params });
+        self.socket
+            .send(Message::text(command.to_string()))
+            .await
+            .unwrap_or_else(|e| panic!("sending {method}: {e}"));
+        let answer = tokio::time::timeout(BIDI_TIMEOUT, async {
+            while let Some(message) = self.socket.next().await {
+                let Ok(Message::Text(text)) = message else {
+                    continue;
+                };
+                let reply: serde_json::Value =
+                    serde_json::from_str(text.as_str()).unwrap_or(serde_json::Value::Null);
+                // Events have no id; the answer has this command's.
+                if reply["id"].as_u64() == Some(id) {
+                    return reply;
+                }
+            }
+            panic!("the BiDi socket closed before answering {method}")
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{method}: no answer within {BIDI_TIMEOUT:?}"));
+        assert_eq!(answer["type"], "success", "{method} failed: {answer}");
+        answer["result"].clone()
+    }
+}
+
+/// A listener on `[::1]` at the server's port that passes every connection
+/// on to the server on 127.0.0.1: `localhost` reaches the server whichever
+/// of its addresses the browser tries first. Stops when dropped.
+struct LoopbackTwin {
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl LoopbackTwin {
+    async fn start(server: std::net::SocketAddr) -> Self {
+        let Ok(listener) = tokio::net::TcpListener::bind(("::1", server.port())).await else {
+            // No IPv6 loopback here (or the port is taken there): browsers
+            // then reach localhost on 127.0.0.1 alone.
+            return Self { task: None };
+        };
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(server).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self { task: Some(task) }
+    }
+}
+
+impl Drop for LoopbackTwin {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
 }

@@ -18,6 +18,7 @@ mod client;
 mod common;
 mod harness;
 mod inspector;
+mod lab;
 mod login;
 mod scoped;
 mod screenshots;

@@ -66,6 +66,7 @@ pub(crate) fn test_config(data_dir: &Path) -> Config {
         allowed_hosts: None,
         login_rate: 30,
         connections: ConnectionLimits::default(),
+        lab_peer_origin: None,
     }
 }
 
@@ -74,7 +75,11 @@ pub(crate) fn test_config(data_dir: &Path) -> Config {
 /// Every request helper of [`TestApp`] works on it; `app.client` and
 /// `app.url` don't, since nothing listens at `app.addr`.
 pub(crate) async fn oneshot_app() -> TestApp {
-    let config = test_config(Path::new("/nonexistent/oneshot"));
+    oneshot_with(test_config(Path::new("/nonexistent/oneshot"))).await
+}
+
+/// [`oneshot_app`] with this configuration.
+pub(crate) async fn oneshot_with(config: Config) -> TestApp {
     let keys = KeyRing::generate().expect("a key ring");
     let revocations = Revocations::in_memory()
         .await

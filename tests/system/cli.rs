@@ -29,6 +29,7 @@ fn help_explains_every_flag_and_its_environment_variable() {
             "--max-connections-per-client",
             "COOKIE_LAB_MAX_CONNECTIONS_PER_CLIENT",
         ),
+        ("--lab-peer-origin", "COOKIE_LAB_LAB_PEER_ORIGIN"),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),
@@ -82,6 +83,30 @@ fn connection_limits_from_the_environment_are_checked_at_start() {
         assert_eq!(output.status.code(), Some(1), "{env}={value}");
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(stderr.contains(error), "{env}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn a_lab_peer_origin_that_is_not_an_origin_is_a_clear_start_up_error() {
+    for (value, says) in [
+        ("b.example", "is not a URL"),
+        ("https://b.example/lab", "without a path"),
+        ("ftp://b.example", "http or https"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = serve_command(dir.path())
+            .args(["--lab-peer-origin", value])
+            .output()
+            .unwrap();
+
+        assert_eq!(output.status.code(), Some(1), "{value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains("--lab-peer-origin must be an origin such as https://b.example")
+                && stderr.contains(says),
+            "{value}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
 

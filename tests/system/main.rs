@@ -16,6 +16,7 @@ mod cli;
 #[path = "../common/common.rs"]
 mod common;
 mod connections;
+mod lab_store;
 mod shared_revocations;
 mod shutdown;
 mod throttle;

@@ -118,7 +118,7 @@ impl RedisServer {
         self.aof_dir.take()
     }
 
-    async fn command(&self, cmd: &mut redis::Cmd) -> redis::Value {
+    pub(crate) async fn command(&self, cmd: &mut redis::Cmd) -> redis::Value {
         let client = redis::Client::open(self.url()).unwrap();
         let mut connection = client.get_multiplexed_async_connection().await.unwrap();
         cmd.query_async(&mut connection).await.unwrap()
