@@ -232,6 +232,14 @@ fn write_digits(
     writer.write_str(std::str::from_utf8(&digits[start..]).map_err(|_| fmt::Error)?)
 }
 
+/// The name a field is written under (`r#type` as `type`), or `None` when
+/// it isn't written: the `log.` metadata of events from the `log` crate,
+/// or after a write failed.
+fn written_name(field: &Field, result: &fmt::Result) -> Option<&'static str> {
+    let name = field.name();
+    (result.is_ok() && !name.starts_with("log.")).then(|| name.strip_prefix("r#").unwrap_or(name))
+}
+
 /// `Full`'s fields: the message bare, then ` name=value`, values as `Debug`
 /// (so `%display` values unquoted and plain strings quoted).
 struct TextFields<'a, 'w> {
@@ -243,19 +251,14 @@ struct TextFields<'a, 'w> {
 impl TextFields<'_, '_> {
     /// Writes the separator and the name; false when the field is skipped.
     fn start(&mut self, field: &Field) -> bool {
-        if self.result.is_err() {
+        let Some(name) = written_name(field, &self.result) else {
             return false;
-        }
-        let name = field.name();
-        if name.starts_with("log.") {
-            return false;
-        }
+        };
         if !self.first {
             self.result = self.writer.write_char(' ');
         }
         self.first = false;
         if name != "message" {
-            let name = name.strip_prefix("r#").unwrap_or(name);
             self.result = self
                 .result
                 .and_then(|()| self.writer.write_str(name))
@@ -356,14 +359,9 @@ struct JsonFields<'a, 'w> {
 
 impl JsonFields<'_, '_> {
     fn key(&mut self, field: &Field) -> bool {
-        if self.result.is_err() {
+        let Some(name) = written_name(field, &self.result) else {
             return false;
-        }
-        let name = field.name();
-        if name.starts_with("log.") {
-            return false;
-        }
-        let name = name.strip_prefix("r#").unwrap_or(name);
+        };
         self.result = self
             .writer
             .write_str(",\"")

@@ -608,39 +608,6 @@ async fn an_unknown_run_is_a_json_404_and_the_api_is_documented() {
     }
 }
 
-/// Every route but the lab's for its other site, with a body it accepts.
-const NOT_EXEMPT_POSTS: [(&str, &str, &str); 9] = [
-    (
-        "/login",
-        "application/x-www-form-urlencoded",
-        "email=ada%40example.com&password=code",
-    ),
-    ("/logout", "application/x-www-form-urlencoded", ""),
-    (
-        "/code/set/cookie",
-        "application/x-www-form-urlencoded",
-        "userID=alice",
-    ),
-    (
-        "/inspect",
-        "application/x-www-form-urlencoded",
-        "name=a&value=1&path=%2F",
-    ),
-    (
-        "/inspect/delete",
-        "application/x-www-form-urlencoded",
-        "name=a",
-    ),
-    (
-        "/api/cookies",
-        "application/json",
-        r#"{"name": "a", "value": "1"}"#,
-    ),
-    ("/api/lint", "application/json", r#"{"set_cookie": "a=1"}"#),
-    ("/lab/start", "application/x-www-form-urlencoded", ""),
-    ("/lab/clear", "application/x-www-form-urlencoded", ""),
-];
-
 /// Every page and API answer a browser may load, plus near misses of the
 /// exempt prefix.
 const NOT_EXEMPT_GETS: [&str; 20] = [
@@ -670,7 +637,7 @@ const NOT_EXEMPT_GETS: [&str; 20] = [
 async fn no_route_but_the_labs_for_its_other_site_gained_the_exemption() {
     let app = oneshot_app().await;
 
-    for (path, content_type, body) in NOT_EXEMPT_POSTS {
+    for (path, content_type, body) in crate::security::STATE_CHANGING {
         let response = app
             .send(
                 app.client

@@ -14,8 +14,10 @@ use crate::common::{
 
 const EMAIL: &str = "ada@example.com";
 
-/// Every state-changing route, with a body it accepts.
-const STATE_CHANGING: [(&str, &str, &str); 7] = [
+/// Every state-changing route, with a body it accepts; none is exempt
+/// from the cross-site rules (the lab's routes for its other site, under
+/// `/lab/peer/`, are the one exemption, tested in `lab.rs`).
+pub(crate) const STATE_CHANGING: [(&str, &str, &str); 9] = [
     (
         "/login",
         "application/x-www-form-urlencoded",
@@ -43,6 +45,8 @@ const STATE_CHANGING: [(&str, &str, &str); 7] = [
         r#"{"name": "a", "value": "1"}"#,
     ),
     ("/api/lint", "application/json", r#"{"set_cookie": "a=1"}"#),
+    ("/lab/start", "application/x-www-form-urlencoded", ""),
+    ("/lab/clear", "application/x-www-form-urlencoded", ""),
 ];
 
 #[tokio::test]
