@@ -110,21 +110,19 @@ pub fn is_from_other_site(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get(SEC_FETCH_SITE) {
         return site.as_bytes() == b"cross-site";
     }
+    // Most requests carry neither: look for them before reading Host.
+    let Some(from) = headers.get(ORIGIN).or_else(|| headers.get(REFERER)) else {
+        return false;
+    };
     let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
-    let from = headers
-        .get(ORIGIN)
-        .or_else(|| headers.get(REFERER))
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    match from {
-        None => false,
-        Some(url) => match url_host(&url) {
-            // `Origin: null` (a sandboxed frame, a redirect chain across
-            // sites) or an unreadable URL: nothing vouches for this site.
-            None => true,
-            Some(from_host) => site(from_host) != site(host_without_port(host)),
-        },
+    let url = String::from_utf8_lossy(from.as_bytes());
+    match url_host(&url) {
+        // `Origin: null` (a sandboxed frame, a redirect chain across
+        // sites) or an unreadable URL: nothing vouches for this site.
+        None => true,
+        Some(from_host) => site(from_host) != site(host_without_port(host)),
     }
 }
 
