@@ -248,7 +248,7 @@ pub(in crate::cookies) fn prepare_own(
             report: None,
         });
     }
-    build(spec, gate::judge_own(spec, ctx, now))
+    build(spec, || gate::judge_own(spec, ctx, now))
 }
 
 /// An error of cookie-lab's own policy, not an engine's.
@@ -298,14 +298,14 @@ fn check_and_build(
     ctx: &CookieContext,
     now: OffsetDateTime,
 ) -> Result<PreparedCookie, Refused> {
-    build(spec, gate::judge(spec, ctx, now))
+    build(spec, || gate::judge(spec, ctx, now))
 }
 
-/// The cookie, once judged: refused with every finding when an engine
-/// rejects it (or it can't be written), else ready to send.
+/// The cookie, refused when it can't be written (before any judging) or
+/// when `judge` finds an engine rejects it, else ready to send.
 fn build(
     spec: &CookieSpec,
-    judged: Result<gate::Judgement, gate::Unjudgeable>,
+    judge: impl FnOnce() -> Result<gate::Judgement, gate::Unjudgeable>,
 ) -> Result<PreparedCookie, Refused> {
     if let Some(why) = unwritable(spec) {
         return Err(Refused::Dropped {
@@ -314,7 +314,7 @@ fn build(
             report: None,
         });
     }
-    let judgement = match judged {
+    let judgement = match judge() {
         Ok(judgement) => judgement,
         Err(gate::Unjudgeable(why)) => {
             return Err(Refused::Dropped {

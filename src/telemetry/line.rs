@@ -537,21 +537,28 @@ mod tests {
         );
     }
 
+    /// What `emit` logs through [`LineFormat`].
+    fn through_line_format(json: bool, emit: impl FnOnce()) -> String {
+        let captured = Captured::default();
+        let format = if json {
+            LineFormat::json()
+        } else {
+            LineFormat::text()
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .event_format(format)
+            .finish();
+        tracing::subscriber::with_default(subscriber, emit);
+        captured.text()
+    }
+
     /// Both formats, ours and the stock one, on the same events; the
     /// timestamps differ, so each line is compared after it.
     fn both(json: bool) -> (String, String) {
-        let ours = Captured::default();
+        let ours = through_line_format(json, emit);
         let stock = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(ours.clone())
-            .with_ansi(false)
-            .event_format(if json {
-                LineFormat::json()
-            } else {
-                LineFormat::text()
-            })
-            .finish();
-        tracing::subscriber::with_default(subscriber, emit);
         if json {
             let subscriber = tracing_subscriber::fmt()
                 .with_writer(stock.clone())
@@ -569,7 +576,7 @@ mod tests {
                 .finish();
             tracing::subscriber::with_default(subscriber, emit);
         }
-        (ours.text(), stock.text())
+        (ours, stock.text())
     }
 
     /// The log with every timestamp (`2026-11-29T14:09:57.155362Z`) cut out.
@@ -630,18 +637,8 @@ mod tests {
             [(200, None), (503, Some(&cause)), (500, None)];
         for json in [false, true] {
             for (status, failure) in requests {
-                let through_event = Captured::default();
-                let subscriber = tracing_subscriber::fmt()
-                    .with_writer(through_event.clone())
-                    .with_ansi(false)
-                    .event_format(if json {
-                        LineFormat::json()
-                    } else {
-                        LineFormat::text()
-                    })
-                    .finish();
                 let took = std::time::Duration::from_micros(1234);
-                tracing::subscriber::with_default(subscriber, || {
+                let through_event = through_line_format(json, || {
                     crate::telemetry::log_request(
                         "POST",
                         "/api/cookies/{name}",
@@ -665,7 +662,7 @@ mod tests {
                 .unwrap();
                 assert_eq!(
                     without_timestamps(&direct),
-                    without_timestamps(&through_event.text()),
+                    without_timestamps(&through_event),
                     "json: {json}, status {status}"
                 );
             }
