@@ -14,6 +14,7 @@ mod histogram;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::MatchedPath;
@@ -44,6 +45,8 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 pub struct Metrics(Arc<Inner>);
 
 struct Inner {
+    /// Tells this server's metrics apart in the per-thread [`HANDLES`].
+    id: u64,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, LatencyHistogram>,
@@ -57,6 +60,28 @@ struct Inner {
     connections_open: Gauge,
     connections_refused: Family<ReasonLabels, Counter>,
     connections_timed_out: Family<TimeoutLabels, Counter>,
+}
+
+/// How many label sets each thread keeps the metrics of at hand: more
+/// than the routes and statuses a server answers most.
+const HANDLES_KEPT: usize = 32;
+
+/// The request counter and latency histogram of one (server, method,
+/// route, status), shared with the [`Family`] that exports them. Kept per
+/// thread so a request finds its metrics by comparing a few words instead
+/// of hashing its labels twice under the families' read locks.
+struct Handles {
+    server: u64,
+    method: &'static str,
+    route: Route,
+    status: u16,
+    requests: Counter,
+    latency: LatencyHistogram,
+}
+
+thread_local! {
+    static HANDLES: std::cell::RefCell<(Vec<Handles>, usize)> =
+        const { std::cell::RefCell::new((Vec::new(), 0)) };
 }
 
 /// The route a request matched: its template, or none (a 404 from the
@@ -233,7 +258,9 @@ impl Metrics {
             drop(connections_timed_out.get_or_create(&TimeoutLabels { timeout }));
         }
 
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Self(Arc::new(Inner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             registry,
             requests,
             latency,
@@ -253,20 +280,53 @@ impl Metrics {
     /// One answered request.
     pub fn record_request(&self, method: &'static str, route: &Route, status: u16, took: Duration) {
         let inner = &self.0;
-        inner
-            .requests
-            .get_or_create(&RequestLabels {
-                method,
-                route: route.clone(),
-                status,
-            })
-            .inc();
-        inner
-            .latency
-            .get_or_create(&RouteLabels {
-                route: route.clone(),
-            })
-            .observe(took);
+        HANDLES.with(|handles| {
+            let mut handles = handles.borrow_mut();
+            let (known, next) = &mut *handles;
+            let found = known.iter().position(|h| {
+                h.server == inner.id
+                    && h.status == status
+                    && std::ptr::eq(h.method, method)
+                    && h.route == *route
+            });
+            let handle = match found {
+                Some(at) => &known[at],
+                None => {
+                    let handle = Handles {
+                        server: inner.id,
+                        method,
+                        route: route.clone(),
+                        status,
+                        requests: inner
+                            .requests
+                            .get_or_create(&RequestLabels {
+                                method,
+                                route: route.clone(),
+                                status,
+                            })
+                            .clone(),
+                        latency: inner
+                            .latency
+                            .get_or_create(&RouteLabels {
+                                route: route.clone(),
+                            })
+                            .clone(),
+                    };
+                    let at = if known.len() < HANDLES_KEPT {
+                        known.push(handle);
+                        known.len() - 1
+                    } else {
+                        let at = *next;
+                        known[at] = handle;
+                        *next = (at + 1) % HANDLES_KEPT;
+                        at
+                    };
+                    &known[at]
+                }
+            };
+            handle.requests.inc();
+            handle.latency.observe(took);
+        });
     }
 
     pub(crate) fn in_flight(&self) -> &Gauge {

@@ -17,6 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
+use tower::Layer;
 
 use crate::error::PageError;
 use crate::state::AppState;
@@ -50,10 +51,16 @@ pub(crate) static SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
     ),
 ];
 
+/// The whole application as a service: the router with the form body
+/// limit around it.
+pub type App = <DefaultBodyLimit as Layer<Router>>::Service;
+
 /// The whole application: every route, plus the checks, headers, metrics
-/// and log line of [`pipeline`].
-pub fn app(state: AppState) -> Router {
-    Router::new()
+/// and log line of [`pipeline`]. The body limit wraps the router rather
+/// than being a `Router::layer`, which would wrap every route in one more
+/// boxed service and future per request; it only marks the request.
+pub fn app(state: AppState) -> App {
+    let router = Router::new()
         .merge(basics::router())
         .merge(scoped::router())
         .merge(login::router())
@@ -65,8 +72,8 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .fallback(|| async { PageError::not_found() })
         .layer(pipeline::PipelineLayer::new(state.clone(), REQUEST_TIMEOUT))
-        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .with_state(state)
+        .with_state(state);
+    DefaultBodyLimit::max(MAX_FORM_BYTES).layer(router)
 }
 
 /// `Cache-Control: no-store` for pages that show login state, so a shared or

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConnectionLimits};
@@ -25,7 +24,7 @@ const PRUNE_EVERY_MINUTES: u64 = 10;
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
-    router: Router,
+    router: routes::App,
     state: AppState,
     /// The configured caps, lowered if the open-file limit can't hold them.
     connections: ConnectionLimits,

@@ -10,7 +10,7 @@ use crate::cookies::Finding;
 use crate::engine::{Engine, Outcome};
 use crate::lint::LintReport;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 /// A time as pages show it: `2026-11-26 22:45:20 UTC`. Written digit by
 /// digit: through `time`'s format descriptions it cost 1.6k instructions a
@@ -46,13 +46,56 @@ pub fn format_utc(at: time::OffsetDateTime) -> String {
 /// Renders a template as an HTML response.
 pub struct Page<T>(pub T);
 
+/// A page rendered on this thread grows this buffer once and then reuses
+/// it: rendering into a fresh `String` regrew it two or three times per
+/// page (askama's size hint is the template's text, not the page's), each
+/// a large allocation. The page leaves as one copy of its exact size.
+const RENDER_BUFFER_KEPT: usize = 64 * 1024;
+
+thread_local! {
+    static RENDER_BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 impl<T: Template> IntoResponse for Page<T> {
     fn into_response(self) -> Response {
-        match self.0.render() {
-            Ok(html) => Html(html).into_response(),
+        let rendered = RENDER_BUFFER.with(|buffer| {
+            // Rendering never renders another page, but if it ever did, the
+            // inner one just gets a buffer of its own.
+            let Ok(mut buffer) = buffer.try_borrow_mut() else {
+                return self.0.render().map(Bytes::from);
+            };
+            buffer.clear();
+            let rendered = self
+                .0
+                .render_into(&mut *buffer)
+                .map(|()| Bytes::copy_from_slice(buffer.as_bytes()));
+            if buffer.capacity() > RENDER_BUFFER_KEPT {
+                *buffer = String::new();
+            }
+            rendered
+        });
+        match rendered {
+            Ok(html) => html_response(html),
             Err(err) => render_failed(&err),
         }
     }
+}
+
+/// Room for every header a page's response ends up with (the type, the
+/// length, the security headers, a few `Set-Cookie`, `Cache-Control`...), so
+/// the map is allocated once instead of regrown as they are added.
+const PAGE_HEADERS: usize = 12;
+
+/// An HTML response, as axum's `Html` makes it, with room for its headers.
+fn html_response(html: Bytes) -> Response {
+    let mut response = Response::new(axum::body::Body::from(html));
+    let headers = response.headers_mut();
+    headers.reserve(PAGE_HEADERS);
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
 }
 
 fn render_failed(err: &dyn std::fmt::Display) -> Response {
@@ -75,7 +118,7 @@ pub fn index_page() -> Response {
             .map_err(|err| err.to_string())
     });
     match &*HTML {
-        Ok(html) => Html(html.clone()).into_response(),
+        Ok(html) => html_response(html.clone()),
         Err(err) => render_failed(err),
     }
 }

@@ -5,6 +5,8 @@
 //! is merely not stored (a deletion must go out) or blocked by a
 //! third-party setting.
 
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 
 use super::context::CookieContext;
@@ -31,7 +33,8 @@ pub(super) struct Judgement {
 /// are sent without anyone looking, and building it cost more than judging.
 #[derive(Debug, Clone)]
 pub(super) struct Judged {
-    setter: SetterUrl,
+    /// Shared with the memo of judged shapes ([`shapes`]).
+    setter: Arc<SetterUrl>,
     verdicts: Judging,
 }
 
@@ -42,8 +45,8 @@ pub(super) struct Judged {
 )]
 enum Judging {
     Done(Verdicts),
-    /// Judged by its shape ([`judge_own`]): the verdicts on the line
-    /// itself are worked out if a report is asked for.
+    /// Judged by its shape ([`shapes`]): the verdicts on the line itself
+    /// are worked out if a report is asked for.
     ByShape {
         context: engine::Context,
         now: OffsetDateTime,
@@ -74,19 +77,41 @@ impl Judgement {
 pub(super) struct Unjudgeable(pub(super) String);
 
 /// Judges `spec` as sent by the page of `ctx` at `now`.
+///
+/// Both engines judge a value of `[A-Za-z0-9+/=._~-]` after a non-empty
+/// name by its length alone (a test holds them to it, in every context,
+/// for any name and attributes), so the findings of a line are those of
+/// its *shape*, the line with the value replaced by as many `a`s. The
+/// last few shapes judged on this thread are remembered with their
+/// findings ([`shapes`]): the same cookie with another user's value, or
+/// the login cookie sealed for the next user, is not judged again. Judging
+/// a line with both engines cost more than the rest of most requests
+/// (docs/PERFORMANCE.md). Any other value is judged every time.
 pub(super) fn judge(
     spec: &CookieSpec,
     ctx: &CookieContext,
     now: OffsetDateTime,
 ) -> Result<Judgement, Unjudgeable> {
-    let setter = setter_of(ctx)?;
     let header = spec.to_header_value(now);
-    let verdicts = engine::evaluate(header.as_bytes(), &setter, ctx.engine_context(), now);
+    let context = ctx.engine_context();
+    if let Some((setter, findings)) = shapes::recall(&header, ctx, now) {
+        return Ok(Judgement {
+            header,
+            judged: Box::new(Judged {
+                setter,
+                verdicts: Judging::ByShape { context, now },
+            }),
+            findings,
+        });
+    }
+    let setter = Arc::new(setter_of(ctx)?);
+    let verdicts = engine::evaluate(header.as_bytes(), &setter, context, now);
     let findings = if says_nothing(&verdicts) {
         Vec::new()
     } else {
         findings_of(&lint::report(&verdicts, header.as_bytes(), &setter, true))
     };
+    shapes::remember(&header, ctx, now, &setter, &findings);
     Ok(Judgement {
         header,
         judged: Box::new(Judged {
@@ -97,79 +122,128 @@ pub(super) fn judge(
     })
 }
 
-/// [`judge`] for cookie-lab's own cookies (the login cookie), whose values
-/// are base64 (`[A-Za-z0-9+/=._~-]`): the engines judge such a value by its
-/// length alone (a test holds them to it), so the findings of a line with
-/// the value replaced by as many `a`s are the findings of the line. They
-/// are remembered per thread for the last such shape, which changes once a
-/// second with `Expires`: judging the login cookie with both engines cost
-/// more than the rest of a login (docs/PERFORMANCE.md). Any other value is
-/// judged as [`judge`] does.
-pub(super) fn judge_own(
-    spec: &CookieSpec,
-    ctx: &CookieContext,
-    now: OffsetDateTime,
-) -> Result<Judgement, Unjudgeable> {
-    let header = spec.to_header_value(now);
-    let Some(shape) = shape_of(&header) else {
-        return judge(spec, ctx, now);
-    };
-    let context = ctx.engine_context();
-    let setter = setter_of(ctx)?;
-    let key = (shape, setter.clone(), context);
-    let remembered = LAST_SHAPE.with(|last| {
-        let last = last.borrow();
-        last.as_ref()
-            .filter(|(known, _)| *known == key)
-            .map(|(_, findings)| findings.clone())
-    });
-    let findings = match remembered {
-        Some(findings) => findings,
-        None => {
-            let judged = judge(spec, ctx, now)?;
-            if judged.rejected() {
-                return Ok(judged);
-            }
-            LAST_SHAPE.with(|last| *last.borrow_mut() = Some((key, judged.findings.clone())));
-            judged.findings
-        }
-    };
-    Ok(Judgement {
-        header,
-        judged: Box::new(Judged {
-            setter,
-            verdicts: Judging::ByShape { context, now },
-        }),
-        findings,
-    })
-}
+/// The memo of [`judge`]: per thread, the last [`shapes::KEPT`] shapes
+/// judged, each with the page that set it (the findings depend on the
+/// setter's scheme, host and path and on the request's context) and the
+/// second it was judged in (they depend on `now` only through Expires and
+/// the 400-day cap, both whole seconds).
+mod shapes {
+    use std::cell::RefCell;
+    use std::sync::Arc;
 
-type ShapeKey = (String, SetterUrl, engine::Context);
+    use time::OffsetDateTime;
 
-thread_local! {
-    /// The last own-cookie shape judged on this thread, and its findings.
-    static LAST_SHAPE: std::cell::RefCell<Option<(ShapeKey, Vec<Finding>)>> =
-        const { std::cell::RefCell::new(None) };
-}
+    use super::{CookieContext, Finding, SetterUrl, engine};
 
-/// The line with its value replaced by as many `a`s, when the value is of
-/// `[A-Za-z0-9+/=._~-]`; `None` otherwise.
-fn shape_of(header: &str) -> Option<String> {
-    let (name, rest) = header.split_once('=')?;
-    let end = rest.find(';').unwrap_or(rest.len());
-    let (value, attributes) = rest.split_at(end);
-    let token = value.bytes().all(|b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'.' | b'_' | b'~' | b'-')
-    });
-    if !token {
-        return None;
+    /// Enough for the few cookies one server sets over and over.
+    pub(super) const KEPT: usize = 8;
+
+    struct Shape {
+        /// The line with its value replaced by as many `a`s.
+        line: String,
+        host: String,
+        path: String,
+        https: bool,
+        context: engine::Context,
+        second: i64,
+        setter: Arc<SetterUrl>,
+        findings: Vec<Finding>,
     }
-    let mut shape = String::with_capacity(header.len());
-    shape.push_str(name);
-    shape.push('=');
-    shape.extend(std::iter::repeat_n('a', value.len()));
-    shape.push_str(attributes);
-    Some(shape)
+
+    thread_local! {
+        static KNOWN: RefCell<(Vec<Shape>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+    }
+
+    /// The setter and findings of `line`'s shape, if it was judged in
+    /// this context in this second.
+    pub(super) fn recall(
+        line: &str,
+        ctx: &CookieContext,
+        now: OffsetDateTime,
+    ) -> Option<(Arc<SetterUrl>, Vec<Finding>)> {
+        let value = value_of(line)?;
+        let second = now.unix_timestamp();
+        KNOWN.with(|known| {
+            let known = known.borrow();
+            known
+                .0
+                .iter()
+                .find(|shape| {
+                    shape.second == second
+                        && shape.https == ctx.https()
+                        && shape.context == ctx.engine_context()
+                        && shape.host == ctx.host()
+                        && shape.path == ctx.path()
+                        && has_shape(line, value.clone(), &shape.line)
+                })
+                .map(|shape| (Arc::clone(&shape.setter), shape.findings.clone()))
+        })
+    }
+
+    /// Remembers what `line` was judged to be, if it has a shape.
+    pub(super) fn remember(
+        line: &str,
+        ctx: &CookieContext,
+        now: OffsetDateTime,
+        setter: &Arc<SetterUrl>,
+        findings: &[Finding],
+    ) {
+        let Some(value) = value_of(line) else { return };
+        let shape = Shape {
+            line: shape_of(line, value),
+            host: ctx.host().to_owned(),
+            path: ctx.path().to_owned(),
+            https: ctx.https(),
+            context: ctx.engine_context(),
+            second: now.unix_timestamp(),
+            setter: Arc::clone(setter),
+            findings: findings.to_vec(),
+        };
+        KNOWN.with(|known| {
+            let (shapes, next) = &mut *known.borrow_mut();
+            if shapes.len() < KEPT {
+                shapes.push(shape);
+            } else {
+                shapes[*next] = shape;
+                *next = (*next + 1) % KEPT;
+            }
+        });
+    }
+
+    /// Where the value of `line` is (a byte range), when the name is not
+    /// empty and the value is of `[A-Za-z0-9+/=._~-]`.
+    pub(super) fn value_of(line: &str) -> Option<std::ops::Range<usize>> {
+        let name_end = line.find('=')?;
+        if name_end == 0 {
+            // A nameless cookie's value is read for prefixes and `=`.
+            return None;
+        }
+        let start = name_end + 1;
+        let end = line[start..].find(';').map_or(line.len(), |at| start + at);
+        let token = line.as_bytes()[start..end].iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'.' | b'_' | b'~' | b'-')
+        });
+        token.then_some(start..end)
+    }
+
+    /// `line` with the bytes of `value` replaced by as many `a`s.
+    pub(super) fn shape_of(line: &str, value: std::ops::Range<usize>) -> String {
+        let mut shape = String::with_capacity(line.len());
+        shape.push_str(&line[..value.start]);
+        shape.extend(std::iter::repeat_n('a', value.len()));
+        shape.push_str(&line[value.end..]);
+        shape
+    }
+
+    /// Whether `shape` is `line` with its value (at `value`) replaced by
+    /// `a`s, without building it.
+    fn has_shape(line: &str, value: std::ops::Range<usize>, shape: &str) -> bool {
+        let (line, shape) = (line.as_bytes(), shape.as_bytes());
+        line.len() == shape.len()
+            && line[..value.start] == shape[..value.start]
+            && line[value.end..] == shape[value.end..]
+            && shape[value].iter().all(|&b| b == b'a')
+    }
 }
 
 fn setter_of(ctx: &CookieContext) -> Result<SetterUrl, Unjudgeable> {
@@ -282,51 +356,182 @@ mod tests {
     use super::*;
     use crate::engine::{Context, Scheme, bytes};
 
+    /// Attributes the shape proptest combines: every attribute both engines
+    /// read, with values each accepts and ignores, at their limits.
+    fn attribute_pool(now: OffsetDateTime) -> Vec<String> {
+        let date = |at: OffsetDateTime| httpdate::fmt_http_date(at.into());
+        let mut pool: Vec<String> = [
+            "Path=/",
+            "Path=/a",
+            "Path=",
+            "Path=a",
+            "Domain=127.0.0.1",
+            "Domain=localhost",
+            "Domain=example.com",
+            "Domain=.shop.example.com",
+            "Domain=com",
+            "Max-Age=0",
+            "Max-Age=-1",
+            "Max-Age=604800",
+            "Max-Age=99999999999",
+            "Max-Age=+5",
+            "Max-Age=x",
+            "Secure",
+            "HttpOnly",
+            "SameSite=None",
+            "SameSite=Lax",
+            "SameSite=Strict",
+            "SameSite=bogus",
+            "Partitioned",
+            "Unknown=1",
+            "secure=no",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        pool.push(format!("Path=/{}", "p".repeat(1030)));
+        for at in [
+            now - time::Duration::seconds(1),
+            now + time::Duration::seconds(1),
+            now + time::Duration::days(400) + time::Duration::seconds(1),
+        ] {
+            pool.push(format!("Expires={}", date(at)));
+        }
+        pool
+    }
+
     proptest! {
-        /// What `judge_own` relies on: for a value of `[A-Za-z0-9+/=._~-]`,
-        /// the findings are those of the line with the value replaced by as
-        /// many `a`s, in every context, at every length (across 4096).
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// What the memo of `judge` relies on: after a non-empty name, a
+        /// value of `[A-Za-z0-9+/=._~-]` is judged by its length alone. The
+        /// findings (every word of them) are those of the line with the
+        /// value replaced by as many `a`s, for any name, any attributes, on
+        /// any page, in every context, at every length across 4096.
         #[test]
         fn a_token_value_is_judged_by_its_length(
+            name in prop_oneof![
+                "[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}",
+                prop::sample::select(vec![
+                    "userID", "lab_session", "__Host-lab_session", "__Secure-id", "__Http-x",
+                    "__Host-Http-x", "__host-x", "sessionid", "na me", " x", "x\t", "ö", "a,b",
+                    "\"q\"",
+                ]).prop_map(str::to_owned),
+            ],
             value in "[A-Za-z0-9+/=._~-]{0,40}",
-            pad in prop::sample::select(vec![0usize, 100, 4070, 4086, 4090, 4200]),
+            pad in prop_oneof![Just(0usize), 0usize..200, 4030usize..4100, 4100usize..4200],
+            attributes in prop::collection::vec(0usize..64, 0..5),
             https in any::<bool>(),
-            attributes in prop::sample::select(vec![
-                "; HttpOnly; SameSite=Lax; Path=/; Max-Age=604800",
-                "; Secure; HttpOnly; SameSite=Lax; Path=/",
-                "; Path=/",
-                "",
-            ]),
+            host in prop::sample::select(vec!["127.0.0.1", "localhost", "shop.example.com", "[::1]"]),
+            path in prop::sample::select(vec!["/", "/login", "/a/b"]),
         ) {
             let now = OffsetDateTime::now_utc();
-            let name = if https { "__Host-lab_session" } else { "lab_session" };
+            let pool = attribute_pool(now);
+            let attributes: String = attributes.iter().map(|&i| format!("; {}", pool[i % pool.len()])).collect();
             let line = format!("{name}={value}{}{attributes}", "Z".repeat(pad));
-            let shape = shape_of(&line).unwrap();
+            let value = shapes::value_of(&line).unwrap();
+            let shape = shapes::shape_of(&line, value);
             let scheme = if https { Scheme::Https } else { Scheme::Http };
-            let setter = SetterUrl::new(scheme, "127.0.0.1", "/login").unwrap();
+            let setter = SetterUrl::new(scheme, host, path).unwrap();
             for context in Context::ALL {
                 let findings = |line: &str| {
                     let verdicts = engine::evaluate(line.as_bytes(), &setter, context, now);
                     findings_of(&lint::report(&verdicts, line.as_bytes(), &setter, true))
                 };
-                let (real, shaped) = (findings(&line), findings(&shape));
-                prop_assert_eq!(real.len(), shaped.len());
-                for (a, b) in real.iter().zip(&shaped) {
-                    prop_assert_eq!((a.id, a.engine, a.severity), (b.id, b.engine, b.severity));
-                }
+                prop_assert_eq!(findings(&line), findings(&shape), "{:?} {:?}", line, context);
+            }
+        }
+
+        /// The memo's other assumption: the findings depend on the instant
+        /// only through its second. Expires one second either side of the
+        /// second judged in, and of 400 days after it, at the start, middle
+        /// and end of that second.
+        #[test]
+        fn the_findings_hold_for_the_whole_second(
+            offset in -2i64..=2,
+            far in any::<bool>(),
+            attributes in prop::sample::select(vec!["", "; Max-Age=604800", "; Secure; Path=/"]),
+        ) {
+            let second = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+            let base = if far { second + time::Duration::days(400) } else { second };
+            let expires = httpdate::fmt_http_date((base + time::Duration::seconds(offset)).into());
+            let line = format!("id=1; Expires={expires}{attributes}");
+            let setter = SetterUrl::new(Scheme::Http, "localhost", "/").unwrap();
+            let findings = |now: OffsetDateTime| {
+                let verdicts = engine::evaluate(line.as_bytes(), &setter, Context::SameSite, now);
+                findings_of(&lint::report(&verdicts, line.as_bytes(), &setter, true))
+            };
+            let start = findings(second);
+            for nanos in [1, 500_000_000, 999_999_999] {
+                prop_assert_eq!(&start, &findings(second + time::Duration::nanoseconds(nanos)), "{}", line);
             }
         }
     }
 
     #[test]
-    fn only_token_values_have_a_shape() {
+    fn only_named_token_values_have_a_shape() {
+        let shape = |line: &str| shapes::value_of(line).map(|value| shapes::shape_of(line, value));
         assert_eq!(
-            shape_of("lab_session=k1.Ab+/Z_-~9=; Path=/").as_deref(),
+            shape("lab_session=k1.Ab+/Z_-~9=; Path=/").as_deref(),
             Some("lab_session=aaaaaaaaaaaaa; Path=/")
         );
-        assert_eq!(shape_of("a=\"x\"; Path=/"), None);
-        assert_eq!(shape_of("a=x%20y"), None);
-        assert_eq!(shape_of("a=x y"), None);
+        assert_eq!(shape("a=; Path=/").as_deref(), Some("a=; Path=/"));
+        assert_eq!(shape("=abc; Path=/"), None);
+        assert_eq!(shape("a=\"x\"; Path=/"), None);
+        assert_eq!(shape("a=x%20y"), None);
+        assert_eq!(shape("a=x y"), None);
+    }
+
+    fn spec(value: &str) -> CookieSpec {
+        CookieSpec::new("userID", value).path("/")
+    }
+
+    /// A second cookie of the same shape, set by the same page in the same
+    /// second, takes the first one's findings; the report still judges the
+    /// line itself.
+    #[test]
+    fn the_same_shape_is_judged_once() {
+        let ctx = CookieContext::new("localhost:3000", false);
+        let now = OffsetDateTime::now_utc();
+        let first = judge(&spec("alice"), &ctx, now).unwrap();
+        assert!(matches!(first.judged.verdicts, Judging::Done(_)));
+        let second = judge(&spec("bob_2"), &ctx, now).unwrap();
+        assert!(matches!(second.judged.verdicts, Judging::ByShape { .. }));
+        assert_eq!(second.findings, first.findings);
+        assert_eq!(second.header, "userID=bob_2; Path=/");
+        let report = second.judged.report(&second.header);
+        assert!(format!("{report:?}").contains("bob_2"), "{report:?}");
+    }
+
+    /// Anything the findings depend on makes it a new shape: the value's
+    /// length or alphabet, the page, the context, the second.
+    #[test]
+    fn another_page_context_second_or_length_is_judged_again() {
+        let ctx = CookieContext::new("localhost", false);
+        let now = OffsetDateTime::now_utc();
+        judge(&spec("alice"), &ctx, now).unwrap();
+        let again = |spec: CookieSpec, ctx: &CookieContext, now| {
+            matches!(
+                judge(&spec, ctx, now).unwrap().judged.verdicts,
+                Judging::Done(_)
+            )
+        };
+        assert!(again(spec("alice1"), &ctx, now));
+        assert!(again(spec("al ce"), &ctx, now));
+        assert!(again(
+            spec("alice"),
+            &CookieContext::new("127.0.0.1", false),
+            now
+        ));
+        assert!(again(
+            spec("alice"),
+            &CookieContext::new("localhost", true),
+            now
+        ));
+        let elsewhere = ctx.clone().for_request("/a/b", Context::SameSite);
+        assert!(again(spec("alice"), &elsewhere, now));
+        let framed = ctx.clone().for_request("/", Context::ALL[4]);
+        assert!(again(spec("alice"), &framed, now));
+        assert!(again(spec("alice"), &ctx, now + time::Duration::seconds(1)));
+        assert!(!again(spec("bobby"), &ctx, now));
     }
 
     /// `says_nothing` is a shortcut for "`findings_of` finds nothing": on

@@ -248,7 +248,7 @@ pub(in crate::cookies) fn prepare_own(
             report: None,
         });
     }
-    build(spec, || gate::judge_own(spec, ctx, now))
+    build(spec, || gate::judge(spec, ctx, now))
 }
 
 /// An error of cookie-lab's own policy, not an engine's.

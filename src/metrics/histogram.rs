@@ -5,6 +5,7 @@
 //! every worker would queue on it. This one adds to two atomic counters and
 //! encodes through prometheus-client like any of its own metrics.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -18,8 +19,13 @@ const BOUNDS_MICROS: [u64; 16] = [
     1_000_000, 2_500_000, 10_000_000, 30_000_000,
 ];
 
+/// Cheap to clone: clones share the counts, as prometheus-client's own
+/// metrics do, so a request can keep one at hand (`metrics::HANDLES`).
+#[derive(Debug, Default, Clone)]
+pub struct LatencyHistogram(Arc<Counts>);
+
 #[derive(Debug, Default)]
-pub struct LatencyHistogram {
+struct Counts {
     /// Observations per bucket (not cumulative); the last is +Inf.
     counts: [AtomicU64; BOUNDS_MICROS.len() + 1],
     sum_micros: AtomicU64,
@@ -32,10 +38,10 @@ impl LatencyHistogram {
             .iter()
             .position(|&bound| micros <= bound)
             .unwrap_or(BOUNDS_MICROS.len());
-        if let Some(count) = self.counts.get(bucket) {
+        if let Some(count) = self.0.counts.get(bucket) {
             count.fetch_add(1, Ordering::Relaxed);
         }
-        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.0.sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
     /// (upper bound in seconds, observations) per bucket, not cumulative,
@@ -44,6 +50,7 @@ impl LatencyHistogram {
     fn snapshot(&self) -> (Vec<(f64, u64)>, u64) {
         let mut total = 0;
         let buckets = self
+            .0
             .counts
             .iter()
             .enumerate()
@@ -67,7 +74,7 @@ impl TypedMetric for LatencyHistogram {
 impl EncodeMetric for LatencyHistogram {
     fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), std::fmt::Error> {
         let (buckets, count) = self.snapshot();
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let sum = self.0.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
         encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
     }
 

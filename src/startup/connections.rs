@@ -23,7 +23,6 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use askama::Template;
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
@@ -43,7 +42,7 @@ pub use deadline::Timeout;
 
 use crate::config::ConnectionLimits;
 use crate::metrics::Metrics;
-use crate::routes::SECURITY_HEADERS;
+use crate::routes::{App, SECURITY_HEADERS};
 use crate::templates::ErrorPage;
 use caps::{Caps, RefusalLog, Slot};
 use deadline::{Exchange, Exchanges, TimedStream};
@@ -80,7 +79,7 @@ pub(super) fn fit_to_this_process(limits: ConnectionLimits) -> ConnectionLimits 
 /// What every connection needs, shared.
 struct Server {
     http: http1::Builder,
-    router: Router,
+    router: App,
     limits: ConnectionLimits,
     caps: Arc<Caps>,
     refusals: RefusalAnswers,
@@ -93,7 +92,7 @@ struct Server {
 /// is closed.
 pub(super) async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: App,
     limits: ConnectionLimits,
     metrics: Metrics,
     replica_name: Option<&str>,
@@ -341,7 +340,7 @@ fn refusal_answer(title: &str, message: &str, replica_name: Option<&str>) -> Vec
 /// `ConnectInfo`, which `security::proxy` reads) and tells the connection's
 /// deadlines when a request is being answered.
 struct ConnectionService {
-    router: Router,
+    router: App,
     peer: ConnectInfo<SocketAddr>,
     exchanges: Arc<Exchanges>,
 }
@@ -364,7 +363,7 @@ pin_project! {
     /// The router's answer, its body carrying the request's [`Exchange`].
     struct Answer {
         #[pin]
-        inner: Oneshot<Router, Request<Incoming>>,
+        inner: Oneshot<App, Request<Incoming>>,
         exchange: Option<Exchange>,
     }
 }

@@ -325,6 +325,10 @@ struct Sanitizing<'a, W: fmt::Write + ?Sized>(&'a mut W);
 
 impl<W: fmt::Write + ?Sized> fmt::Write for Sanitizing<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
+        // Most text is printable ASCII: one pass over the bytes.
+        if text.bytes().all(|b| (b' '..b'\x7f').contains(&b)) {
+            return self.0.write_str(text);
+        }
         let mut plain = 0;
         for (at, ch) in text.char_indices() {
             let escaped = match ch {
