@@ -106,6 +106,16 @@ impl PageError {
         )
     }
 
+    /// 400 or 413: a form body that can't be read at all, as
+    /// [`Self::form_rejected`] says it.
+    fn body_unreadable(status: StatusCode, text: &str) -> Self {
+        Self::new(
+            status,
+            "The form could not be read",
+            format!("{text}. Go back and submit the form again."),
+        )
+    }
+
     /// 400: a query string that can't be read.
     pub fn query_rejected(rejection: &QueryRejection) -> Self {
         Self::bad_request(format!(
@@ -491,19 +501,89 @@ pub fn error_response(path: &str, page: PageError) -> Response {
     }
 }
 
+/// Form and JSON bodies larger than this get a 413: every form here is
+/// tiny, and the largest legitimate one (a 4 KB cookie value) fits four
+/// times over. Bodies are only read by [`PageForm`] and [`ApiJson`], which
+/// apply it themselves: a `DefaultBodyLimit` layer would cost every request
+/// an extension (and, as a `Router::layer`, a boxed service and future).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
 /// A form body for a page route; a body that can't be read is already the
-/// error page that says why.
+/// error page that says why (axum's `Form` rejection, word for word).
 pub struct PageForm<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
     type Rejection = PageError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Form::<T>::from_request(request, state)
+        let method = request.method();
+        if method == axum::http::Method::GET
+            || method == axum::http::Method::HEAD
+            || !has_content_type(request.headers(), FORM_CONTENT_TYPE)
+        {
+            // A query, or a body axum's `Form` refuses without reading it.
+            return axum_form(request, state).await;
+        }
+        let bytes = read_body(request)
             .await
-            .map(|Form(value)| Self(value))
-            .map_err(|rejection| PageError::form_rejected(&rejection))
+            .map_err(|(status, text)| PageError::body_unreadable(status, &text))?;
+        // Decoded straight away: axum's `Form` also tracks the path of the
+        // field being read (serde_path_to_error) for its error message,
+        // which cost more than the decoding. Only a form that fails is
+        // decoded again by `Form`, for that message.
+        if let Ok(value) = serde_urlencoded::from_bytes(&bytes) {
+            return Ok(Self(value));
+        }
+        let again = Request::post("/")
+            .header(header::CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .body(axum::body::Body::from(bytes))
+            .map_err(PageError::internal)?;
+        axum_form(again, state).await
     }
+}
+
+const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+async fn axum_form<T: DeserializeOwned, S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<PageForm<T>, PageError> {
+    Form::<T>::from_request(limited(request), state)
+        .await
+        .map(|Form(value)| PageForm(value))
+        .map_err(|rejection| PageError::form_rejected(&rejection))
+}
+
+/// axum's test for a content type (`extract::has_content_type`).
+fn has_content_type(headers: &axum::http::HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with(expected))
+}
+
+/// The request with its body cut at [`MAX_BODY_BYTES`], for axum's own
+/// extractors (which then say "length limit exceeded" as they would under
+/// `DefaultBodyLimit`).
+fn limited(request: Request) -> Request {
+    request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES)))
+}
+
+/// The body, at most [`MAX_BODY_BYTES`]; else the status and text of
+/// axum's rejection for a body that can't be buffered.
+async fn read_body(request: Request) -> Result<axum::body::Bytes, (StatusCode, String)> {
+    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|err| {
+            let too_long = std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            let status = if too_long {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (status, format!("Failed to buffer the request body: {err}"))
+        })
 }
 
 /// A query string for a page route.
@@ -528,18 +608,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Json::<T>::from_request(request, state)
+        let unreadable = |status, text: &str| {
+            ApiError::new(
+                status,
+                format!("the request body could not be read: {text}"),
+            )
+        };
+        let rejected =
+            |rejection: JsonRejection| unreadable(rejection.status(), &rejection.body_text());
+        // The usual content type goes straight to the parser; any other is
+        // judged by axum's `Json`, which knows every JSON media type.
+        let plain_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|value| value == "application/json");
+        if !plain_json {
+            return Json::<T>::from_request(limited(request), state)
+                .await
+                .map(|Json(value)| Self(value))
+                .map_err(rejected);
+        }
+        let bytes = read_body(request)
             .await
+            .map_err(|(status, text)| unreadable(status, &text))?;
+        Json::<T>::from_bytes(&bytes)
             .map(|Json(value)| Self(value))
-            .map_err(|rejection: JsonRejection| {
-                ApiError::new(
-                    rejection.status(),
-                    format!(
-                        "the request body could not be read: {}",
-                        rejection.body_text()
-                    ),
-                )
-            })
+            .map_err(rejected)
     }
 }
 
@@ -570,4 +664,163 @@ fn capitalise(sentence: &str) -> String {
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().chain(chars).collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::extract::DefaultBodyLimit;
+    use serde::Deserialize;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct OneField {
+        #[serde(rename = "userID")]
+        user_id: String,
+    }
+
+    fn request(content_type: Option<&str>, body: impl Into<Body>) -> Request {
+        let mut builder = Request::post("/");
+        if let Some(content_type) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, content_type);
+        }
+        builder.body(body.into()).unwrap()
+    }
+
+    /// What axum's own extractor answered under `DefaultBodyLimit`, as the
+    /// routes used them before the extractors applied the limit.
+    async fn axum_answer<E>(request: Request) -> (StatusCode, String)
+    where
+        E: FromRequest<()> + Send + 'static,
+        E::Rejection: std::fmt::Display + IntoResponse,
+    {
+        let extract = tower::service_fn(|request: Request| async move {
+            Ok::<_, std::convert::Infallible>(match E::from_request(request, &()).await {
+                Ok(_) => (StatusCode::OK, String::new()),
+                Err(rejection) => {
+                    let text = rejection.to_string();
+                    (rejection.into_response().status(), text)
+                }
+            })
+        });
+        tower::Layer::layer(&DefaultBodyLimit::max(MAX_BODY_BYTES), extract)
+            .oneshot(request)
+            .await
+            .unwrap()
+    }
+
+    fn form_cases() -> Vec<(Option<&'static str>, String)> {
+        let form = Some(FORM_CONTENT_TYPE);
+        vec![
+            (form, "userID=alice".to_owned()),
+            (form, format!("userID={}", "x".repeat(MAX_BODY_BYTES - 7))),
+            (form, format!("userID={}", "x".repeat(MAX_BODY_BYTES - 6))),
+            (form, format!("userID={}", "x".repeat(17 * 1024))),
+            (form, "user=alice".to_owned()),
+            (form, "userID=a&userID=b".to_owned()),
+            (form, "userID=%ZZ%FF".to_owned()),
+            (
+                Some("application/x-www-form-urlencoded; charset=utf-8"),
+                "userID=b".to_owned(),
+            ),
+            (Some("text/plain"), "userID=alice".to_owned()),
+            (Some("text/plain"), "x".repeat(17 * 1024)),
+            (None, "userID=alice".to_owned()),
+        ]
+    }
+
+    /// `PageForm` reads the body and decodes it itself, but every answer is
+    /// the one axum's `Form` gave under the 16 KiB `DefaultBodyLimit`: the
+    /// value, or the status and words of the error.
+    #[tokio::test]
+    async fn page_form_answers_as_axum_form_under_the_body_limit() {
+        let mut refused = Vec::new();
+        for (content_type, body) in form_cases() {
+            let (status, text) =
+                axum_answer::<Form<OneField>>(request(content_type, body.clone())).await;
+            let ours =
+                PageForm::<OneField>::from_request(request(content_type, body.clone()), &()).await;
+            let case = format!("{content_type:?} {}", &body[..body.len().min(40)]);
+            match ours {
+                Ok(PageForm(value)) => {
+                    assert_eq!(status, StatusCode::OK, "{case}: {value:?}");
+                    let expected: OneField = serde_urlencoded::from_str(&body).unwrap();
+                    assert_eq!(value, expected, "{case}");
+                }
+                Err(page) => {
+                    refused.push(status);
+                    assert_eq!(page.status, status, "{case}");
+                    assert_eq!(
+                        page.message,
+                        format!("{text}. Go back and submit the form again."),
+                        "{case}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            refused.iter().filter(|s| s.as_u16() == 413).count(),
+            2,
+            "{refused:?}"
+        );
+        assert!(refused.len() >= 6, "{refused:?}");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code, reason = "only read by Debug")]
+    struct Named {
+        name: String,
+    }
+
+    /// `ApiJson` likewise answers as axum's `Json` under the limit.
+    #[tokio::test]
+    async fn api_json_answers_as_axum_json_under_the_body_limit() {
+        let json = Some("application/json");
+        let cases = [
+            (json, r#"{"name":"a"}"#.to_owned()),
+            (json, format!(r#"{{"name":"{}"}}"#, "x".repeat(17 * 1024))),
+            (
+                json,
+                format!(r#"{{"name":"{}"}}"#, "x".repeat(MAX_BODY_BYTES - 12)),
+            ),
+            (json, r#"{"name":"#.to_owned()),
+            (json, r#"{"name":1}"#.to_owned()),
+            (json, "{}".to_owned()),
+            (
+                Some("application/vnd.api+json"),
+                r#"{"name":"a"}"#.to_owned(),
+            ),
+            (Some("application/vnd.api+json"), "x".repeat(17 * 1024)),
+            (Some("text/plain"), r#"{"name":"a"}"#.to_owned()),
+            (None, r#"{"name":"a"}"#.to_owned()),
+        ];
+        let mut refused = Vec::new();
+        for (content_type, body) in cases {
+            let (status, text) =
+                axum_answer::<Json<Named>>(request(content_type, body.clone())).await;
+            let ours =
+                ApiJson::<Named>::from_request(request(content_type, body.clone()), &()).await;
+            let case = format!("{content_type:?} {}", &body[..body.len().min(40)]);
+            match ours {
+                Ok(ApiJson(value)) => assert_eq!(status, StatusCode::OK, "{case}: {value:?}"),
+                Err(error) => {
+                    refused.push(status);
+                    assert_eq!(error.status, status, "{case}");
+                    assert_eq!(
+                        error.body.error,
+                        format!("the request body could not be read: {text}"),
+                        "{case}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            refused.iter().filter(|s| s.as_u16() == 413).count(),
+            2,
+            "{refused:?}"
+        );
+        assert!(refused.len() >= 6, "{refused:?}");
+    }
 }

@@ -15,16 +15,12 @@ mod scoped;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
-use tower::Layer;
 
 use crate::error::PageError;
 use crate::state::AppState;
 
-/// Form bodies larger than this get a 413: every form here is tiny, and the
-/// largest legitimate one (a 4 KB cookie value) fits four times over.
-pub const MAX_FORM_BYTES: usize = 16 * 1024;
+pub use crate::error::MAX_BODY_BYTES as MAX_FORM_BYTES;
 /// A request that takes longer than this is answered with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -51,16 +47,15 @@ pub(crate) static SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
     ),
 ];
 
-/// The whole application as a service: the router with the form body
-/// limit around it.
-pub type App = <DefaultBodyLimit as Layer<Router>>::Service;
+/// The whole application as a service.
+pub type App = Router;
 
 /// The whole application: every route, plus the checks, headers, metrics
-/// and log line of [`pipeline`]. The body limit wraps the router rather
-/// than being a `Router::layer`, which would wrap every route in one more
-/// boxed service and future per request; it only marks the request.
+/// and log line of [`pipeline`]. No body limit layer: the only extractors
+/// that read a body apply [`MAX_FORM_BYTES`] (`error::PageForm`,
+/// `error::ApiJson`).
 pub fn app(state: AppState) -> App {
-    let router = Router::new()
+    Router::new()
         .merge(basics::router())
         .merge(scoped::router())
         .merge(login::router())
@@ -72,8 +67,7 @@ pub fn app(state: AppState) -> App {
         .merge(health::router())
         .fallback(|| async { PageError::not_found() })
         .layer(pipeline::PipelineLayer::new(state.clone(), REQUEST_TIMEOUT))
-        .with_state(state);
-    DefaultBodyLimit::max(MAX_FORM_BYTES).layer(router)
+        .with_state(state)
 }
 
 /// `Cache-Control: no-store` for pages that show login state, so a shared or
