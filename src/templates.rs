@@ -65,14 +65,14 @@ impl<T: Template> IntoResponse for Page<T> {
                 return self.0.render().map(Bytes::from);
             };
             buffer.clear();
-            let rendered = self
-                .0
-                .render_into(&mut *buffer)
-                .map(|()| Bytes::copy_from_slice(buffer.as_bytes()));
-            if buffer.capacity() > RENDER_BUFFER_KEPT {
-                *buffer = String::new();
-            }
-            rendered
+            buffer.reserve(T::SIZE_HINT);
+            self.0.render_into(&mut *buffer)?;
+            // A page too large to keep the buffer for leaves in it, uncopied.
+            Ok(if buffer.capacity() > RENDER_BUFFER_KEPT {
+                Bytes::from(std::mem::take(&mut *buffer))
+            } else {
+                Bytes::copy_from_slice(buffer.as_bytes())
+            })
         });
         match rendered {
             Ok(html) => html_response(html),
