@@ -228,8 +228,11 @@ fn write_digits(
         digits[start] = b'0' + (value % 10) as u8;
         value /= 10;
     }
-    // Only ASCII digits were written.
-    writer.write_str(std::str::from_utf8(&digits[start..]).map_err(|_| fmt::Error)?)
+    // Digit by digit: for a `String`, a push each, cheaper than checking
+    // the run is UTF-8 to write it as a `str`.
+    digits[start..]
+        .iter()
+        .try_for_each(|&digit| writer.write_char(char::from(digit)))
 }
 
 /// The name a field is written under (`r#type` as `type`), or `None` when
