@@ -13,8 +13,6 @@ use std::mem::MaybeUninit;
 
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64_simd::Out;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -84,6 +82,17 @@ impl LoginClaims {
         now: OffsetDateTime,
         epoch: u64,
     ) -> Result<Self, SealError> {
+        Self::issue_to(email.clone(), ttl, now, epoch)
+    }
+
+    /// [`LoginClaims::issue`], taking the email's String rather than
+    /// copying it.
+    pub fn issue_to(
+        email: Email,
+        ttl: Duration,
+        now: OffsetDateTime,
+        epoch: u64,
+    ) -> Result<Self, SealError> {
         let mut sid = [0u8; 16];
         // The thread's CSPRNG (ChaCha, seeded from the OS) rather than a
         // getrandom(2) call per login: a system call costs microseconds on a VM.
@@ -92,8 +101,10 @@ impl LoginClaims {
             .map_err(|e| SealError::Random(e.to_string()))?;
         let now = now.replace_nanosecond(0).unwrap_or(now);
         Ok(Self {
-            email: email.as_str().to_owned(),
-            sid: URL_SAFE_NO_PAD.encode(sid),
+            email: email.into_string(),
+            // base64-simd: the same URL-safe unpadded text as the base64
+            // crate's engine, in a fraction of its instructions (measured).
+            sid: base64_simd::URL_SAFE_NO_PAD.encode_to_string(sid),
             iat: now,
             exp: now + ttl,
             epoch,
@@ -362,7 +373,8 @@ pub fn removal_spec(https: bool) -> CookieSpec {
 
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use time::macros::datetime;
 
     use super::*;
@@ -491,6 +503,10 @@ mod tests {
     #[test]
     fn each_login_gets_a_new_session_id() {
         assert_ne!(claims().sid, claims().sid);
+        // 128 bits as unpadded URL-safe base64, as sessions always were.
+        let sid = claims().sid;
+        assert_eq!(URL_SAFE_NO_PAD.decode(&sid).unwrap().len(), 16, "{sid}");
+        assert_eq!(sid.len(), 22);
         assert_eq!(claims().exp - claims().iat, Duration::days(7));
     }
 
