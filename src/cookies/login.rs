@@ -172,19 +172,22 @@ impl LoginCookie {
 /// Seals `claims` under the ring's current key for the cookie `name`.
 pub fn seal(ring: &KeyRing, name: &str, claims: &LoginClaims) -> Result<String, SealError> {
     let key = ring.current();
-    // One buffer from the start: room for the nonce, the claims, the tag.
-    let mut data = Vec::with_capacity(NONCE_BYTES + CLAIMS_CAPACITY + TAG_BYTES);
-    data.resize(NONCE_BYTES, 0);
-    data.push(CLAIMS_FORMAT);
-    let mut data = postcard::to_extend(claims, data)?;
-    seal_in_place(key.cipher(), name, &mut data)?;
+    // Nonce, format byte, claims and tag on the stack: the value below is
+    // the only allocation. Claims too long for it are an error, not a panic.
+    let mut buffer = [0u8; MAX_SEALED_BYTES];
+    buffer[NONCE_BYTES] = CLAIMS_FORMAT;
+    let room = &mut buffer[NONCE_BYTES + 1..MAX_SEALED_BYTES - TAG_BYTES];
+    let end = NONCE_BYTES + 1 + postcard::to_slice(claims, room)?.len();
+    let tag = seal_in_place(key.cipher(), name, &mut buffer[..end])?;
+    buffer[end..end + TAG_BYTES].copy_from_slice(&tag);
+    let data = &buffer[..end + TAG_BYTES];
     let id = key.id();
     let mut value = String::with_capacity(id.as_str().len() + 1 + data.len().div_ceil(3) * 4);
     value.push_str(id.as_str());
     value.push('.');
     // base64-simd: the same standard, padded alphabet as the cookie crate's
     // jar, in about half the instructions of the scalar encoder here.
-    base64_simd::STANDARD.encode_append(&data, &mut value);
+    base64_simd::STANDARD.encode_append(data, &mut value);
     Ok(value)
 }
 
@@ -195,8 +198,6 @@ const CLAIMS_FORMAT: u8 = 2;
 /// The layout before the epoch was added: still opened (as epoch 0, which
 /// no store holds, so such a session reads as logged out).
 const CLAIMS_FORMAT_WITHOUT_EPOCH: u8 = 1;
-/// Enough for the claims of a typical email address without regrowing.
-const CLAIMS_CAPACITY: usize = 96;
 const NONCE_BYTES: usize = 12;
 const TAG_BYTES: usize = 16;
 /// Room for the largest sealed claims: a 254-byte email, the session id and
@@ -209,18 +210,20 @@ const MAX_SEALED_BYTES: usize = 512;
 /// Done here, with the same RustCrypto aes-gcm the jar uses, only so that
 /// the cipher is expanded once per key and nothing is copied (the jar
 /// offers neither); the tests check that the jar opens what this seals and
-/// the other way round. `data` holds NONCE_BYTES of room, then the plaintext.
-fn seal_in_place(cipher: &Aes256Gcm, name: &str, data: &mut Vec<u8>) -> Result<(), SealError> {
+/// the other way round. `data` holds NONCE_BYTES of room, then the
+/// plaintext; the tag, to go after it, is returned.
+fn seal_in_place(cipher: &Aes256Gcm, name: &str, data: &mut [u8]) -> Result<Tag, SealError> {
+    if data.len() < NONCE_BYTES {
+        return Err(SealError::Encrypt);
+    }
     let (nonce, body) = data.split_at_mut(NONCE_BYTES);
     // ThreadRng: a ChaCha CSPRNG seeded from the OS, as the jar uses.
     rand::thread_rng()
         .try_fill_bytes(nonce)
         .map_err(|e| SealError::Random(e.to_string()))?;
-    let tag = cipher
+    cipher
         .encrypt_in_place_detached(Nonce::from_slice(nonce), name.as_bytes(), body)
-        .map_err(|_| SealError::Encrypt)?;
-    data.extend_from_slice(&tag);
-    Ok(())
+        .map_err(|_| SealError::Encrypt)
 }
 
 /// Opens what [`seal_in_place`] (or the cookie crate's private jar) sealed
@@ -416,7 +419,8 @@ mod tests {
         let key = ring.current();
         let mut data = vec![0; NONCE_BYTES];
         data.extend_from_slice(b"{\"a\":1}");
-        seal_in_place(key.cipher(), COOKIE_NAME, &mut data).unwrap();
+        let tag = seal_in_place(key.cipher(), COOKIE_NAME, &mut data).unwrap();
+        data.extend_from_slice(&tag);
         let ours = STANDARD.encode(&data);
         let opened = cookie::CookieJar::new()
             .private(key.cookie_key())
