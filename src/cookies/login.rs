@@ -182,8 +182,9 @@ pub fn seal(ring: &KeyRing, name: &str, claims: &LoginClaims) -> Result<String, 
     buffer[end..end + TAG_BYTES].copy_from_slice(&tag);
     let data = &buffer[..end + TAG_BYTES];
     let id = key.id();
-    let mut value = String::with_capacity(id.as_str().len() + 1 + data.len().div_ceil(3) * 4);
-    value.push_str(id.as_str());
+    let id = id.as_str();
+    let mut value = String::with_capacity(id.len() + 1 + data.len().div_ceil(3) * 4);
+    value.push_str(id);
     value.push('.');
     // base64-simd: the same standard, padded alphabet as the cookie crate's
     // jar, in about half the instructions of the scalar encoder here.
@@ -261,7 +262,12 @@ fn open_private<T>(
 
 /// Opens a login cookie value received under `name`.
 pub fn open(ring: &KeyRing, name: &str, value: &str, now: OffsetDateTime) -> LoginCookie {
-    let Some((key_id, sealed)) = value.split_once('.') else {
+    // A byte scan: the dot comes after 8 characters, and `split_once`'s
+    // char searcher cost more than that (measured).
+    let dot = value.bytes().position(|b| b == b'.');
+    let Some((key_id, sealed)) =
+        dot.and_then(|dot| Some((value.get(..dot)?, value.get(dot + 1..)?)))
+    else {
         return LoginCookie::Tampered;
     };
     let Some(key) = ring.find(key_id) else {
