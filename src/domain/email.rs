@@ -50,34 +50,26 @@ impl Email {
         if email.len() > Self::MAX_BYTES {
             return Err(EmailError::TooLong);
         }
-        // One pass over the bytes: in ASCII the whitespace and control
-        // characters are exactly the bytes up to the space, and DEL; an @
-        // is only ever the byte 0x40 in UTF-8, so its places are found here
-        // too. Non-ASCII text also gets the char tests.
+        // In ASCII the whitespace and control characters are exactly the
+        // bytes up to the space, and DEL; an @ is only ever the byte 0x40 in
+        // UTF-8. One branch-free pass counts both; text with non-ASCII also
+        // gets the char tests.
         let bytes = email.as_bytes();
-        let (mut forbidden, mut ascii) = (false, true);
-        let (mut first_at, mut ats) = (0, 0);
-        for (i, &b) in bytes.iter().enumerate() {
-            forbidden |= b <= b' ' || b == 0x7f;
-            ascii &= b.is_ascii();
-            if b == b'@' {
-                if ats == 0 {
-                    first_at = i;
-                }
-                ats += 1;
-            }
+        let (mut forbidden, mut ats) = (false, 0usize);
+        for &b in bytes {
+            forbidden |= (b <= b' ') | (b == 0x7f);
+            ats += usize::from(b == b'@');
         }
-        if !ascii {
+        if !email.is_ascii() {
             forbidden |= email.chars().any(|c| c.is_whitespace() || c.is_control());
         }
         if forbidden {
             return Err(EmailError::ForbiddenCharacter);
         }
         // Exactly one @, with text on both sides.
-        if ats == 1 && first_at > 0 && first_at + 1 < bytes.len() {
-            Ok(())
-        } else {
-            Err(EmailError::Shape)
+        match bytes.iter().position(|&b| b == b'@') {
+            Some(at) if ats == 1 && at > 0 && at + 1 < bytes.len() => Ok(()),
+            _ => Err(EmailError::Shape),
         }
     }
 
