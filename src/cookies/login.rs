@@ -52,12 +52,23 @@ pub struct LoginClaims {
     pub epoch: u64,
 }
 
+/// The claims of cookies sealed before epochs existed (format 1).
+#[derive(Deserialize)]
+struct ClaimsWithoutEpoch {
+    email: String,
+    sid: String,
+    #[serde(with = "time::serde::timestamp")]
+    iat: OffsetDateTime,
+    #[serde(with = "time::serde::timestamp")]
+    exp: OffsetDateTime,
+}
+
 #[derive(Debug, Error)]
 pub enum SealError {
     #[error("the system's random number generator failed: {0}")]
     Random(String),
-    #[error("the login claims are too long to seal")]
-    TooLong,
+    #[error("could not encode the login claims: {0}")]
+    Encode(#[from] postcard::Error),
     #[error("AES-GCM could not seal the login claims")]
     Encrypt,
 }
@@ -166,7 +177,7 @@ pub fn seal(ring: &KeyRing, name: &str, claims: &LoginClaims) -> Result<String, 
     let mut buffer = [0u8; MAX_SEALED_BYTES];
     buffer[NONCE_BYTES] = CLAIMS_FORMAT;
     let room = &mut buffer[NONCE_BYTES + 1..MAX_SEALED_BYTES - TAG_BYTES];
-    let end = NONCE_BYTES + 1 + wire::encode(claims, room).ok_or(SealError::TooLong)?;
+    let end = NONCE_BYTES + 1 + postcard::to_slice(claims, room)?.len();
     let tag = seal_in_place(key.cipher(), name, &mut buffer[..end])?;
     buffer[end..end + TAG_BYTES].copy_from_slice(&tag);
     let data = &buffer[..end + TAG_BYTES];
@@ -285,129 +296,21 @@ pub fn open(ring: &KeyRing, name: &str, value: &str, now: OffsetDateTime) -> Log
 fn unseal(key: &RingKey, name: &str, sealed: &str) -> Option<LoginClaims> {
     open_private(key.cipher(), name, sealed, |plain| {
         match plain.split_first() {
-            Some((&CLAIMS_FORMAT, claims)) => wire::decode(claims, true),
-            Some((&CLAIMS_FORMAT_WITHOUT_EPOCH, claims)) => wire::decode(claims, false),
+            Some((&CLAIMS_FORMAT, claims)) => postcard::from_bytes(claims).ok(),
+            Some((&CLAIMS_FORMAT_WITHOUT_EPOCH, claims)) => {
+                postcard::from_bytes(claims)
+                    .ok()
+                    .map(|old: ClaimsWithoutEpoch| LoginClaims {
+                        email: old.email,
+                        sid: old.sid,
+                        iat: old.iat,
+                        exp: old.exp,
+                        epoch: 0,
+                    })
+            }
             _ => None,
         }
     })
-}
-
-/// The claims in postcard's layout, written and read by hand: writing them
-/// through serde cost some 160 instructions more per login (measured).
-/// Reading costs the same either way (the timestamps' date arithmetic and
-/// the two Strings dominate); it is here so that one place owns the layout.
-/// The layout is postcard's, so every cookie sealed before still opens, and
-/// the tests hold both directions to the postcard crate: each field in
-/// order, a string as a LEB128 length and its UTF-8, a timestamp as a
-/// zigzag LEB128 of its Unix seconds (`time::serde::timestamp`), the epoch
-/// as a LEB128.
-mod wire {
-    use time::OffsetDateTime;
-
-    use super::LoginClaims;
-
-    /// Writes `claims` at the start of `out`; `None` when they don't fit.
-    pub(super) fn encode(claims: &LoginClaims, out: &mut [u8]) -> Option<usize> {
-        let mut writer = Writer { out, at: 0 };
-        writer.text(&claims.email)?;
-        writer.text(&claims.sid)?;
-        writer.signed(claims.iat.unix_timestamp())?;
-        writer.signed(claims.exp.unix_timestamp())?;
-        writer.varint(claims.epoch)?;
-        Some(writer.at)
-    }
-
-    /// Reads claims as postcard would, `with_epoch` or without (format 1,
-    /// read as epoch 0); bytes after them are ignored, as postcard does.
-    /// `None` where postcard would fail.
-    pub(super) fn decode(bytes: &[u8], with_epoch: bool) -> Option<LoginClaims> {
-        let mut reader = Reader { bytes };
-        let email = reader.text()?.to_owned();
-        let sid = reader.text()?.to_owned();
-        let iat = OffsetDateTime::from_unix_timestamp(reader.signed()?).ok()?;
-        let exp = OffsetDateTime::from_unix_timestamp(reader.signed()?).ok()?;
-        let epoch = if with_epoch { reader.varint()? } else { 0 };
-        Some(LoginClaims {
-            email,
-            sid,
-            iat,
-            exp,
-            epoch,
-        })
-    }
-
-    struct Writer<'a> {
-        out: &'a mut [u8],
-        at: usize,
-    }
-
-    impl Writer<'_> {
-        fn byte(&mut self, byte: u8) -> Option<()> {
-            *self.out.get_mut(self.at)? = byte;
-            self.at += 1;
-            Some(())
-        }
-
-        fn varint(&mut self, mut n: u64) -> Option<()> {
-            // Seven bits a byte, low first; the high bit says "more".
-            while n >= 0x80 {
-                self.byte((n as u8) | 0x80)?;
-                n >>= 7;
-            }
-            self.byte(n as u8)
-        }
-
-        fn signed(&mut self, n: i64) -> Option<()> {
-            // Zigzag: 0, -1, 1, -2, … as 0, 1, 2, 3, …
-            self.varint(((n << 1) ^ (n >> 63)) as u64)
-        }
-
-        fn text(&mut self, text: &str) -> Option<()> {
-            self.varint(u64::try_from(text.len()).ok()?)?;
-            let end = self.at.checked_add(text.len())?;
-            self.out
-                .get_mut(self.at..end)?
-                .copy_from_slice(text.as_bytes());
-            self.at = end;
-            Some(())
-        }
-    }
-
-    struct Reader<'a> {
-        bytes: &'a [u8],
-    }
-
-    impl<'a> Reader<'a> {
-        /// Postcard's rule: at most 10 bytes, and the 10th holds only the
-        /// top bit of the u64.
-        fn varint(&mut self) -> Option<u64> {
-            let mut n = 0u64;
-            for i in 0..10 {
-                let (&byte, rest) = self.bytes.split_first()?;
-                self.bytes = rest;
-                n |= u64::from(byte & 0x7f) << (7 * i);
-                if byte & 0x80 == 0 {
-                    return (i < 9 || byte <= 1).then_some(n);
-                }
-            }
-            None
-        }
-
-        fn signed(&mut self) -> Option<i64> {
-            let n = self.varint()?;
-            Some(((n >> 1) as i64) ^ -((n & 1) as i64))
-        }
-
-        fn text(&mut self) -> Option<&'a str> {
-            let len = usize::try_from(self.varint()?).ok()?;
-            if len > self.bytes.len() {
-                return None;
-            }
-            let (text, rest) = self.bytes.split_at(len);
-            self.bytes = rest;
-            std::str::from_utf8(text).ok()
-        }
-    }
 }
 
 /// Reads the login cookie of a request (the first one of its name, as
@@ -718,148 +621,5 @@ mod tests {
             secure.starts_with("__Host-lab_session=v; HttpOnly; SameSite=Lax; Secure; Path=/;"),
             "{secure}"
         );
-    }
-
-    /// The claims of cookies sealed before epochs existed (format 1), as
-    /// postcard read them.
-    #[derive(Debug, Serialize, Deserialize)]
-    struct ClaimsWithoutEpoch {
-        email: String,
-        sid: String,
-        #[serde(with = "time::serde::timestamp")]
-        iat: OffsetDateTime,
-        #[serde(with = "time::serde::timestamp")]
-        exp: OffsetDateTime,
-    }
-
-    /// What postcard makes of `bytes`, as either format.
-    fn postcard_reads(bytes: &[u8], with_epoch: bool) -> Option<LoginClaims> {
-        if with_epoch {
-            postcard::from_bytes(bytes).ok()
-        } else {
-            postcard::from_bytes(bytes)
-                .ok()
-                .map(|old: ClaimsWithoutEpoch| LoginClaims {
-                    email: old.email,
-                    sid: old.sid,
-                    iat: old.iat,
-                    exp: old.exp,
-                    epoch: 0,
-                })
-        }
-    }
-
-    fn encoded(claims: &LoginClaims) -> Vec<u8> {
-        let mut out = [0u8; MAX_SEALED_BYTES];
-        let len = wire::encode(claims, &mut out).unwrap();
-        out[..len].to_vec()
-    }
-
-    fn any_claims() -> impl proptest::strategy::Strategy<Value = LoginClaims> {
-        use proptest::prelude::*;
-        // Every instant `time` can hold, and strings past one-byte lengths.
-        let instant = (-377_705_116_800i64..=253_402_300_799)
-            .prop_map(|t| OffsetDateTime::from_unix_timestamp(t).unwrap());
-        (
-            ".{0,160}",
-            "[A-Za-z0-9_-]{0,30}",
-            instant.clone(),
-            instant,
-            any::<u64>(),
-        )
-            .prop_map(|(email, sid, iat, exp, epoch)| LoginClaims {
-                email,
-                sid,
-                iat,
-                exp,
-                epoch,
-            })
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn the_claims_layout_is_postcards_both_ways(claims in any_claims()) {
-            let bytes = postcard::to_allocvec(&claims).unwrap();
-            proptest::prop_assert_eq!(encoded(&claims), bytes.clone());
-            proptest::prop_assert_eq!(wire::decode(&bytes, true), Some(claims.clone()));
-            let old = postcard::to_allocvec(&ClaimsWithoutEpoch {
-                email: claims.email.clone(),
-                sid: claims.sid.clone(),
-                iat: claims.iat,
-                exp: claims.exp,
-            })
-            .unwrap();
-            proptest::prop_assert_eq!(
-                wire::decode(&old, false),
-                Some(LoginClaims { epoch: 0, ..claims })
-            );
-        }
-
-        #[test]
-        fn damaged_claims_read_as_postcard_reads_them(
-            claims in any_claims(),
-            cut in proptest::prelude::any::<proptest::sample::Index>(),
-            at in proptest::prelude::any::<proptest::sample::Index>(),
-            byte in proptest::prelude::any::<u8>(),
-        ) {
-            // Truncated, and with one byte changed: lengths past the end,
-            // bad UTF-8, overlong varints, timestamps out of range.
-            let mut bytes = encoded(&claims);
-            let len = bytes.len();
-            bytes[at.index(len)] = byte;
-            for bytes in [&bytes[..], &bytes[..cut.index(len)]] {
-                for with_epoch in [true, false] {
-                    proptest::prop_assert_eq!(
-                        wire::decode(bytes, with_epoch),
-                        postcard_reads(bytes, with_epoch)
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn varints_at_the_edges_read_as_postcard_reads_them() {
-        let cases: [&[u8]; 8] = [
-            // Ten-byte varints: the last byte may only hold the top bit.
-            &[
-                0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02,
-            ],
-            &[
-                0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x02,
-            ],
-            &[
-                0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00,
-            ],
-            // Overlong but short enough: postcard takes them.
-            &[0x80, 0x00, 0, 0x02, 0x02, 0x05],
-            &[0, 0, 0x02, 0x02, 0x80, 0x80, 0x00],
-            // Epoch missing, and a string running past the end.
-            &[0, 0, 0x02, 0x02],
-            &[0x05, b'a', b'b'],
-            &[0x01, 0xff, 0, 0x02, 0x02, 0x01],
-        ];
-        for bytes in cases {
-            for with_epoch in [true, false] {
-                assert_eq!(
-                    wire::decode(bytes, with_epoch),
-                    postcard_reads(bytes, with_epoch),
-                    "{bytes:?} {with_epoch}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn claims_too_long_for_the_buffer_are_an_error_not_a_panic() {
-        let mut claims = claims();
-        claims.email = "a".repeat(MAX_SEALED_BYTES);
-        let ring = KeyRing::generate().unwrap();
-        assert!(matches!(
-            seal(&ring, COOKIE_NAME, &claims),
-            Err(SealError::TooLong)
-        ));
-        let mut small = [0u8; 4];
-        assert_eq!(wire::encode(&claims, &mut small), None);
     }
 }
