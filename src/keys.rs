@@ -238,9 +238,10 @@ impl KeyRing {
         &self.keys[0]
     }
 
-    /// Finds a key by the hex id written in a cookie.
+    /// Finds a key by the hex id written in a cookie. Compared as bytes:
+    /// the id's text form re-checks its UTF-8 on every call.
     pub fn find(&self, hex: &str) -> Option<&RingKey> {
-        self.keys.iter().find(|k| k.id.as_str() == hex)
+        self.keys.iter().find(|k| k.id.0 == *hex.as_bytes())
     }
 
     pub fn keys(&self) -> &[RingKey] {

@@ -46,7 +46,10 @@ async fn login(
     cookies: RequestCookies,
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    let email = Email::parse(&form.email).map_err(|e| {
+    let LoginForm { email, password } = form;
+    // The form's own String becomes the Email, and later the claims': one
+    // allocation for the address, by the form parser.
+    let email = Email::parse_owned(email).map_err(|e| {
         PageError::unprocessable("That email address doesn't work", format!("{e}."))
             .with_link("/login", "Back to the login page")
     })?;
@@ -62,11 +65,7 @@ async fn login(
         }
         Err(Refusal::Unavailable(err)) => return Err(err.page().with_link("/login", "Try again")),
     };
-    if !state
-        .config
-        .demo_password
-        .matches(&Password::new(form.password))
-    {
+    if !state.config.demo_password.matches(&Password::new(password)) {
         attempt.failed();
         // Debug: the request line already says 401 for POST /login.
         tracing::debug!("login refused: wrong password");
@@ -97,13 +96,13 @@ async fn login(
     }
     attempt.succeeded().await;
     state.metrics.login_succeeded();
-    let claims = LoginClaims::issue(&email, state.config.session_ttl, now, epoch)
+    let claims = LoginClaims::issue_to(email, state.config.session_ttl, now, epoch)
         .map_err(PageError::internal)?;
     let cookie = login_cookie(&state, &ctx, &claims, now)?;
     // Debug: the request line already says 200 for POST /login.
     tracing::debug!("login succeeded");
     let page = Page(SuccessPage {
-        email: email.as_str(),
+        email: &claims.email,
     });
     Ok((SetCookies::one(cookie), no_store(), page).into_response())
 }

@@ -192,7 +192,12 @@ impl Tables {
     pub(super) fn release(&self, client: ClientKey, email: EmailHash, reservation: &Reservation) {
         let mut inner = self.lock();
         let inner = &mut *inner;
-        inner.pairs.pop(&(client, email));
+        // Forgotten by zeroing rather than removing: a pair with no failures
+        // judges exactly as an absent one, is evictable like one, and keeps
+        // its node, so the owner's next login doesn't allocate another.
+        if let Some(pair) = inner.pairs.peek_mut(&(client, email)) {
+            *pair = PairState::default();
+        }
         let placement = reservation.placement.unwrap_or(Placement {
             pair_stored: true,
             client_overflow: false,
