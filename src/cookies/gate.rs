@@ -129,6 +129,7 @@ pub(super) fn judge(
 /// the 400-day cap, both whole seconds).
 mod shapes {
     use std::cell::RefCell;
+    use std::ops::Range;
     use std::sync::Arc;
 
     use time::OffsetDateTime;
@@ -141,6 +142,8 @@ mod shapes {
     struct Shape {
         /// The line with its value replaced by as many `a`s.
         line: String,
+        /// Where the value is in `line`.
+        value: Range<usize>,
         host: String,
         path: String,
         https: bool,
@@ -174,7 +177,8 @@ mod shapes {
                         && shape.context == ctx.engine_context()
                         && shape.host == ctx.host()
                         && shape.path == ctx.path()
-                        && has_shape(line, value.clone(), &shape.line)
+                        && shape.value == value
+                        && has_shape(line, &value, &shape.line)
                 })
                 .map(|shape| (Arc::clone(&shape.setter), shape.findings.clone()))
         })
@@ -190,7 +194,8 @@ mod shapes {
     ) {
         let Some(value) = value_of(line) else { return };
         let shape = Shape {
-            line: shape_of(line, value),
+            line: shape_of(line, value.clone()),
+            value,
             host: ctx.host().to_owned(),
             path: ctx.path().to_owned(),
             https: ctx.https(),
@@ -212,22 +217,37 @@ mod shapes {
 
     /// Where the value of `line` is (a byte range), when the name is not
     /// empty and the value is of `[A-Za-z0-9+/=._~-]`.
-    pub(super) fn value_of(line: &str) -> Option<std::ops::Range<usize>> {
-        let name_end = line.find('=')?;
+    pub(super) fn value_of(line: &str) -> Option<Range<usize>> {
+        let bytes = line.as_bytes();
+        let name_end = memchr::memchr(b'=', bytes)?;
         if name_end == 0 {
             // A nameless cookie's value is read for prefixes and `=`.
             return None;
         }
         let start = name_end + 1;
-        let end = line[start..].find(';').map_or(line.len(), |at| start + at);
-        let token = line.as_bytes()[start..end].iter().all(|&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'.' | b'_' | b'~' | b'-')
-        });
-        token.then_some(start..end)
+        let end = memchr::memchr(b';', &bytes[start..]).map_or(bytes.len(), |at| start + at);
+        bytes[start..end]
+            .iter()
+            .all(|&b| SHAPELESS[usize::from(b)])
+            .then_some(start..end)
     }
 
+    /// The bytes of `[A-Za-z0-9+/=._~-]`, as a table: the login cookie's
+    /// value is 130 of them, checked on every login and profile.
+    static SHAPELESS: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            table[b] = c.is_ascii_alphanumeric()
+                || matches!(c, b'+' | b'/' | b'=' | b'.' | b'_' | b'~' | b'-');
+            b += 1;
+        }
+        table
+    };
+
     /// `line` with the bytes of `value` replaced by as many `a`s.
-    pub(super) fn shape_of(line: &str, value: std::ops::Range<usize>) -> String {
+    pub(super) fn shape_of(line: &str, value: Range<usize>) -> String {
         let mut shape = String::with_capacity(line.len());
         shape.push_str(&line[..value.start]);
         shape.extend(std::iter::repeat_n('a', value.len()));
@@ -235,14 +255,13 @@ mod shapes {
         shape
     }
 
-    /// Whether `shape` is `line` with its value (at `value`) replaced by
-    /// `a`s, without building it.
-    fn has_shape(line: &str, value: std::ops::Range<usize>, shape: &str) -> bool {
+    /// Whether `shape`, whose value is at `value` too, is `line` with its
+    /// value replaced by `a`s: the rest of the two lines is the same.
+    fn has_shape(line: &str, value: &Range<usize>, shape: &str) -> bool {
         let (line, shape) = (line.as_bytes(), shape.as_bytes());
         line.len() == shape.len()
             && line[..value.start] == shape[..value.start]
             && line[value.end..] == shape[value.end..]
-            && shape[value].iter().all(|&b| b == b'a')
     }
 }
 

@@ -241,7 +241,7 @@ pub(in crate::cookies) fn prepare_own(
     now: OffsetDateTime,
     _own: OwnCookie,
 ) -> Result<PreparedCookie, Refused> {
-    if let Err(err) = CookieName::parse(&spec.name) {
+    if let Err(err) = CookieName::check(&spec.name) {
         return Err(Refused::Dropped {
             spec_name: spec.name.clone(),
             findings: vec![policy_error(policy::OWN_NAME_NOT_TOKEN, err.to_string())],
@@ -269,7 +269,8 @@ fn policy_error(id: &'static str, message: String) -> Finding {
 /// corrupts the header. Values are percent-encoded, so they always can.
 fn unwritable(spec: &CookieSpec) -> Option<String> {
     // A tab may be sent (what the engines make of it is theirs to say).
-    let control = |text: &str| text.chars().any(|c| c.is_ascii_control() && c != '\t');
+    // Bytes: every byte of a multi-byte character is above 0x7F.
+    let control = |text: &str| text.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f);
     if let Some(c) = spec.name.chars().find(|&c| c == ';' || c == '=') {
         return Some(format!(
             "the name {:?} holds {c:?}, which a Set-Cookie line reads as the end of the name: a browser would store another cookie than the one asked for",
@@ -284,7 +285,7 @@ fn unwritable(spec: &CookieSpec) -> Option<String> {
     }
     for (attribute, value) in [("Path", &spec.path), ("Domain", &spec.domain)] {
         let Some(value) = value else { continue };
-        if value.contains(';') || control(value) {
+        if memchr::memchr(b';', value.as_bytes()).is_some() || control(value) {
             return Some(format!(
                 "the {attribute} {value:?} holds a ';' or a control character, which would end the attribute (or the header) early and add attributes nobody asked for"
             ));

@@ -32,6 +32,12 @@ impl CookieName {
     pub const MAX_BYTES: usize = crate::engine::MAX_NAME_VALUE_BYTES;
 
     pub fn parse(raw: &str) -> Result<Self, CookieNameError> {
+        Self::check(raw)?;
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// What [`Self::parse`] checks, without keeping the name.
+    pub fn check(raw: &str) -> Result<(), CookieNameError> {
         if raw.is_empty() {
             return Err(CookieNameError::Empty);
         }
@@ -43,7 +49,7 @@ impl CookieName {
         if let Some(bad) = raw.chars().find(|c| !is_token_char(*c)) {
             return Err(CookieNameError::NotAToken(bad));
         }
-        Ok(Self(raw.to_owned()))
+        Ok(())
     }
 
     pub fn as_str(&self) -> &str {
