@@ -6,9 +6,10 @@
 //! One [`Metrics`] per server (in [`crate::state::AppState`]), so servers in
 //! one process (the tests) count apart. Labels are the route *template*
 //! (`/api/cookies/set/{name}/{value}`), never the raw path: paths can carry
-//! cookie values. The per-request cost is kept to two hash-map lookups under
-//! a read lock and a few atomic adds: no allocation once a label set exists,
-//! and no mutex (the stock histogram has one, so latency uses [`histogram`]).
+//! cookie values. The per-request cost is kept to a look through the label
+//! sets this thread has seen ([`HANDLES`]) and a few atomic adds: no hashing,
+//! no lock and no allocation once a label set exists (the stock histogram
+//! has a mutex, so latency uses [`histogram`]).
 
 mod histogram;
 
@@ -449,6 +450,47 @@ pub(crate) fn method_label(method: &Method) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-thread handles keep two servers' counts apart, and stay
+    /// right when more label sets pass through a thread than it keeps.
+    #[test]
+    fn requests_are_counted_per_server_and_label_set() {
+        let (first, second) = (Metrics::new(None), Metrics::new(None));
+        let statuses: Vec<u16> = (200..200 + 2 * HANDLES_KEPT as u16).collect();
+        for round in 0..3 {
+            for &status in &statuses {
+                first.record_request("GET", &Route::Unmatched, status, Duration::from_micros(50));
+                if round == 0 {
+                    second.record_request(
+                        "POST",
+                        &Route::Unmatched,
+                        status,
+                        Duration::from_micros(50),
+                    );
+                }
+            }
+        }
+        let (first, second) = (first.encode().unwrap(), second.encode().unwrap());
+        for status in statuses {
+            let line = |method| {
+                format!(
+                    "cookie_lab_http_requests_total{{method=\"{method}\",route=\"unmatched\",status=\"{status}\"}}"
+                )
+            };
+            assert!(first.contains(&format!("{} 3\n", line("GET"))), "{first}");
+            assert!(
+                second.contains(&format!("{} 1\n", line("POST"))),
+                "{second}"
+            );
+            assert!(!second.contains(&line("GET")), "{second}");
+        }
+        assert!(
+            first.contains(
+                "cookie_lab_http_request_duration_seconds_count{route=\"unmatched\"} 192"
+            ),
+            "{first}"
+        );
+    }
 
     #[test]
     fn every_refusal_reason_and_rule_starts_at_zero() {
