@@ -42,7 +42,7 @@ fn cookies(count: usize, size: usize) -> String {
         .join("; ")
 }
 
-async fn app() -> cookie_lab::routes::App {
+async fn app() -> Router {
     // The server's defaults, but no login rate limit: the bench logs in
     // hundreds of times from one address on purpose.
     let cli = Cli::try_parse_from(["cookie-lab", "serve", "--login-rate", "0"]).unwrap();
@@ -75,15 +75,7 @@ fn request(method: &str, path: &str, cookie: Option<&str>, form: Option<&str>) -
 
 /// Allocations and bytes per request, the request itself built outside
 /// the count; the response's status and body are read inside it.
-async fn count<S>(app: &S, make: impl Fn() -> Request<Body>) -> (f64, f64, u16)
-where
-    S: tower::Service<
-            Request<Body>,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Clone,
-    S::Future: Send,
-{
+async fn count(app: &Router, make: impl Fn() -> Request<Body>) -> (f64, f64, u16) {
     let mut status = 0;
     // Warm: lazily built state (label sets, thread-locals) is not per request.
     for _ in 0..3 {

@@ -47,14 +47,11 @@ pub(crate) static SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
     ),
 ];
 
-/// The whole application as a service.
-pub type App = Router;
-
 /// The whole application: every route, plus the checks, headers, metrics
 /// and log line of [`pipeline`]. No body limit layer: the only extractors
 /// that read a body apply [`MAX_FORM_BYTES`] (`error::PageForm`,
 /// `error::ApiJson`).
-pub fn app(state: AppState) -> App {
+pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(basics::router())
         .merge(scoped::router())

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConnectionLimits};
@@ -24,7 +25,7 @@ const PRUNE_EVERY_MINUTES: u64 = 10;
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
-    router: routes::App,
+    router: Router,
     state: AppState,
     /// The configured caps, lowered if the open-file limit can't hold them.
     connections: ConnectionLimits,

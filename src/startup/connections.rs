@@ -23,6 +23,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use askama::Template;
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
@@ -42,7 +43,7 @@ pub use deadline::Timeout;
 
 use crate::config::ConnectionLimits;
 use crate::metrics::Metrics;
-use crate::routes::{App, SECURITY_HEADERS};
+use crate::routes::SECURITY_HEADERS;
 use crate::templates::ErrorPage;
 use caps::{Caps, RefusalLog, Slot};
 use deadline::{Exchange, Exchanges, TimedStream};
@@ -79,7 +80,7 @@ pub(super) fn fit_to_this_process(limits: ConnectionLimits) -> ConnectionLimits 
 /// What every connection needs, shared.
 struct Server {
     http: http1::Builder,
-    router: App,
+    router: Router,
     limits: ConnectionLimits,
     caps: Arc<Caps>,
     refusals: RefusalAnswers,
@@ -92,7 +93,7 @@ struct Server {
 /// is closed.
 pub(super) async fn serve(
     listener: TcpListener,
-    router: App,
+    router: Router,
     limits: ConnectionLimits,
     metrics: Metrics,
     replica_name: Option<&str>,
@@ -340,7 +341,7 @@ fn refusal_answer(title: &str, message: &str, replica_name: Option<&str>) -> Vec
 /// `ConnectInfo`, which `security::proxy` reads) and tells the connection's
 /// deadlines when a request is being answered.
 struct ConnectionService {
-    router: App,
+    router: Router,
     peer: ConnectInfo<SocketAddr>,
     exchanges: Arc<Exchanges>,
 }
@@ -363,7 +364,7 @@ pin_project! {
     /// The router's answer, its body carrying the request's [`Exchange`].
     struct Answer {
         #[pin]
-        inner: Oneshot<App, Request<Incoming>>,
+        inner: Oneshot<Router, Request<Incoming>>,
         exchange: Option<Exchange>,
     }
 }
