@@ -2,6 +2,7 @@ use std::convert::Infallible;
 use std::net::IpAddr;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderName;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 
@@ -143,15 +144,19 @@ impl CookieContext {
     }
 }
 
+// Parsed once, not from a `&str` on every lookup.
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
+
 /// The request's context from Fetch Metadata: a cross-site request is a
 /// top-level navigation or an embedded one by its destination. Without
 /// `Sec-Fetch-Site` (an old browser, curl) it is taken as same-site.
 fn request_context(headers: &axum::http::HeaderMap) -> Context {
-    let header = |name: &str| headers.get(name).map(axum::http::HeaderValue::as_bytes);
-    if header("sec-fetch-site") != Some(b"cross-site") {
+    let header = |name| headers.get(name).map(axum::http::HeaderValue::as_bytes);
+    if header(SEC_FETCH_SITE) != Some(b"cross-site") {
         return Context::SameSite;
     }
-    match header("sec-fetch-dest") {
+    match header(SEC_FETCH_DEST) {
         Some(b"document") => Context::CrossSiteTopLevel,
         Some(b"iframe" | b"frame" | b"embed" | b"object") => {
             Context::CrossSiteSubresource(Subresource::Iframe)
@@ -166,7 +171,7 @@ fn normalise_host(host: &str) -> String {
     let without_port = if let Some(rest) = host.strip_prefix('[') {
         // [v6]:port
         rest.split_once(']').map_or(rest, |(addr, _)| addr)
-    } else if host.matches(':').count() == 1 {
+    } else if memchr::memchr_iter(b':', host.as_bytes()).count() == 1 {
         host.split_once(':').map_or(host, |(name, _)| name)
     } else {
         host
@@ -189,10 +194,13 @@ impl<S: Send + Sync> FromRequestParts<S> for CookieContext {
             .extensions
             .get::<FromOtherSite>()
             .map(|from| from.target.clone());
-        let context = request_context(&parts.headers);
-        Ok(Self::new(host, https)
-            .for_request(parts.uri.path(), context)
-            .from_other_site_request(other_site))
+        Ok(Self {
+            host: normalise_host(host),
+            https,
+            path: parts.uri.path().to_owned(),
+            engine_context: request_context(&parts.headers),
+            other_site_request: other_site,
+        })
     }
 }
 
