@@ -96,18 +96,11 @@ impl PageError {
 
     /// 400, 413, 415 or 422: a form body that can't be read.
     pub fn form_rejected(rejection: &FormRejection) -> Self {
-        Self::new(
-            rejection.status(),
-            "The form could not be read",
-            format!(
-                "{}. Go back and submit the form again.",
-                rejection.body_text()
-            ),
-        )
+        Self::body_unreadable(rejection.status(), &rejection.body_text())
     }
 
-    /// 400 or 413: a form body that can't be read at all, as
-    /// [`Self::form_rejected`] says it.
+    /// 400, 413, 415 or 422: a form body that can't be read, with the words
+    /// of axum's rejection.
     fn body_unreadable(status: StatusCode, text: &str) -> Self {
         Self::new(
             status,
