@@ -33,6 +33,31 @@ def total_instructions(dump):
     return int(re.search(r"^\s*([\d,]+) .*PROGRAM TOTALS", out, re.M).group(1).replace(",", ""))
 
 
+# The C allocator's entry points: Rust's `System` allocator calls these (and
+# valgrind's replacements keep the names), so their calls are the heap
+# allocations of both servers alike, whatever each uses inside.
+ALLOCATORS = {"malloc", "calloc", "realloc", "posix_memalign", "memalign", "aligned_alloc"}
+
+
+def total_allocations(dump):
+    """Calls to the allocator in a dump: each `calls=` line counts the calls
+    to the function named by the `cfn=` before it (names are given once,
+    then referred to by their number)."""
+    names, callee, total = {}, None, 0
+    with open(dump) as f:
+        for line in f:
+            match = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+            if match:
+                kind, ident, name = match.groups()
+                if name is not None:
+                    names[ident] = name
+                if kind == "cfn":
+                    callee = names.get(ident)
+            elif line.startswith("calls=") and callee in ALLOCATORS:
+                total += int(line[len("calls="):].split()[0])
+    return total
+
+
 def top_functions(dump, requests, count=12):
     out = subprocess.run(["callgrind_annotate", "--inclusive=yes", dump],
                          capture_output=True, text=True, check=True).stdout
@@ -66,9 +91,10 @@ def profile(server_kind, binary, plan, args, data_dir, out_dir):
             dump = max(set(glob.glob(f"{out_dir}/{server_kind}.{server.pid}*")) - before or before,
                        key=os.path.getmtime)
             per_request = total_instructions(dump) / max(requests, 1)
-            results[scenario.key] = (per_request, dump, requests, bad)
-            print(f"  {server_kind} {scenario.name}: {per_request / 1000:.1f}k instructions/request "
-                  f"({requests} requests, {bad} not 2xx/3xx)", file=sys.stderr)
+            allocations = total_allocations(dump) / max(requests, 1)
+            results[scenario.key] = (per_request, dump, requests, bad, allocations)
+            print(f"  {server_kind} {scenario.name}: {per_request / 1000:.1f}k instructions/request, "
+                  f"{allocations:.1f} allocations ({requests} requests, {bad} not 2xx/3xx)", file=sys.stderr)
     finally:
         server.stop()
     return results
@@ -114,7 +140,7 @@ def main():
     print(report)
     if args.top:
         for scenario in plan:
-            per_request, dump, requests, _ = ours[scenario.key]
+            per_request, dump, requests, _, _ = ours[scenario.key]
             print(f"## {scenario.name}: where cookie-lab's {per_request / 1000:.1f}k go (inclusive)")
             print("\n".join(top_functions(dump, requests)))
             print()

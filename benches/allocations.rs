@@ -13,19 +13,21 @@
 )]
 
 use std::alloc::System;
+use std::convert::Infallible;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, header};
+use axum::http::{Request, Response, header};
 use clap::Parser;
 use cookie_lab::cli::{Cli, Command};
 use cookie_lab::config::Config;
 use cookie_lab::keys::KeyRing;
 use cookie_lab::revocation::Revocations;
+use cookie_lab::routes::App;
 use cookie_lab::security::throttle::{Clock, LoginThrottle};
 use cookie_lab::state::AppState;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -42,7 +44,7 @@ fn cookies(count: usize, size: usize) -> String {
         .join("; ")
 }
 
-async fn app() -> Router {
+async fn app() -> App {
     // The server's defaults, but no login rate limit: the bench logs in
     // hundreds of times from one address on purpose.
     let cli = Cli::try_parse_from(["cookie-lab", "serve", "--login-rate", "0"]).unwrap();
@@ -75,7 +77,10 @@ fn request(method: &str, path: &str, cookie: Option<&str>, form: Option<&str>) -
 
 /// Allocations and bytes per request, the request itself built outside
 /// the count; the response's status and body are read inside it.
-async fn count(app: &Router, make: impl Fn() -> Request<Body>) -> (f64, f64, u16) {
+async fn count<S>(app: &S, make: impl Fn() -> Request<Body>) -> (f64, f64, u16)
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
+{
     let mut status = 0;
     // Warm: lazily built state (label sets, thread-locals) is not per request.
     for _ in 0..3 {

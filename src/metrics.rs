@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::MatchedPath;
 use axum::http::Method;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -89,14 +88,14 @@ thread_local! {
 /// fallback). Never the request's own path.
 #[derive(Clone, Debug)]
 pub enum Route {
-    Matched(MatchedPath),
+    Matched(Arc<str>),
     Unmatched,
 }
 
 impl Route {
     pub fn as_str(&self) -> &str {
         match self {
-            Self::Matched(path) => path.as_str(),
+            Self::Matched(template) => template,
             Self::Unmatched => "unmatched",
         }
     }

@@ -11,15 +11,16 @@ mod lab;
 mod login;
 mod pipeline;
 mod scoped;
+mod table;
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 
 use crate::error::PageError;
 use crate::state::AppState;
 
+pub use self::pipeline::{App, PipelineFuture};
 pub use crate::error::MAX_BODY_BYTES as MAX_FORM_BYTES;
 /// A request that takes longer than this is answered with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,13 +48,20 @@ pub(crate) static SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
     ),
 ];
 
-/// The whole application: every route, plus the checks, headers, metrics
+/// The whole application: every route, inside the checks, headers, metrics
 /// and log line of [`pipeline`]. No body limit layer: the only extractors
 /// that read a body apply [`MAX_FORM_BYTES`] (`error::PageForm`,
 /// `error::ApiJson`).
-pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(basics::router())
+pub fn app(state: AppState) -> App {
+    let (router, templates) = every_route().into_parts();
+    let router = router
+        .fallback(|| async { PageError::not_found() })
+        .with_state(state.clone());
+    App::new(router, templates, state, REQUEST_TIMEOUT)
+}
+
+fn every_route() -> table::Routes {
+    basics::router()
         .merge(scoped::router())
         .merge(login::router())
         .merge(client::router())
@@ -62,9 +70,6 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(assets::router())
         .merge(health::router())
-        .fallback(|| async { PageError::not_found() })
-        .layer(pipeline::PipelineLayer::new(state.clone(), REQUEST_TIMEOUT))
-        .with_state(state)
 }
 
 /// `Cache-Control: no-store` for pages that show login state, so a shared or

@@ -5,8 +5,8 @@ pub mod connections;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use crate::routes::App;
 use anyhow::Context;
-use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConnectionLimits};
@@ -25,7 +25,7 @@ const PRUNE_EVERY_MINUTES: u64 = 10;
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
-    router: Router,
+    app: App,
     state: AppState,
     /// The configured caps, lowered if the open-file limit can't hold them.
     connections: ConnectionLimits,
@@ -87,13 +87,13 @@ impl Application {
             .context("could not read the bound address")?;
         let state = AppState::new(config, ring, revocations, throttle);
         tracing::info!(store = %state.lab.describe(), "lab run store ready");
-        let router = routes::app(state.clone());
+        let app = routes::app(state.clone());
         spawn_pruning(state.clone());
         keep_timer_wheel_armed();
         Ok(Self {
             listener,
             local_addr,
-            router,
+            app,
             state,
             connections,
         })
@@ -128,7 +128,7 @@ impl Application {
         let Self {
             listener,
             local_addr,
-            router,
+            app,
             state,
             connections,
         } = self;
@@ -142,7 +142,7 @@ impl Application {
         let serve = async {
             connections::serve(
                 listener,
-                router,
+                app,
                 connections,
                 state.metrics.clone(),
                 state.config.replica_name.as_deref(),

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::OpenApi;
@@ -23,6 +23,7 @@ use crate::engine::{Context, Scheme, SetterUrl};
 use crate::error::{ApiError, ApiErrorBody, ApiJson, ApiQuery};
 use crate::lab::{Report, RunId};
 use crate::lint::{LintReport, line_bytes};
+use crate::routes::table::Routes;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -38,7 +39,7 @@ use crate::state::AppState;
 )]
 struct ApiDoc;
 
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router() -> Routes {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list_cookies, create_cookie))
         .routes(routes!(set_cookies_from_query))
@@ -54,7 +55,7 @@ pub(crate) fn router() -> Router<AppState> {
             Arc::from("{}")
         }
     };
-    router
+    Routes::documented(router, &openapi)
         .route(
             "/api/openapi.json",
             get(move || async move {

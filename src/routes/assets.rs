@@ -1,13 +1,12 @@
 //! CSS and JS, compiled into the binary so it serves from any directory.
 
-use axum::Router;
 use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::error::PageError;
-use crate::state::AppState;
+use crate::routes::table::Routes;
 
 struct Asset {
     name: &'static str,
@@ -48,8 +47,8 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/static/{file}", get(asset))
+pub(crate) fn router() -> Routes {
+    Routes::new().route("/static/{file}", get(asset))
 }
 
 /// `GET /static/*`.

@@ -1,6 +1,5 @@
 //! The tutorial's first app: a form that sets `userID`, a page that reads it.
 
-use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -9,13 +8,13 @@ use time::OffsetDateTime;
 use crate::cookies::{CookieContext, CookieSpec, RequestCookies, SameSite, SetCookies, prepare};
 use crate::domain::UserId;
 use crate::error::{PageError, PageForm};
-use crate::state::AppState;
+use crate::routes::table::Routes;
 use crate::templates::{GetCookiePage, Page, ReadCookiePage};
 
 pub(crate) const USER_ID_COOKIE: &str = "userID";
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/", get(index))
         .route("/code/set/cookie", post(set_user_id))
         .route("/getcookie", get(get_user_id))

@@ -1,12 +1,11 @@
-use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::state::AppState;
+use crate::routes::table::Routes;
 use crate::templates::{ClientPage, Page};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/client", get(client))
+pub(crate) fn router() -> Routes {
+    Routes::new().route("/client", get(client))
 }
 
 /// The tutorial's "client-side cookie placement": JavaScript sets cookies

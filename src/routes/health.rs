@@ -1,6 +1,5 @@
 //! For operators and load balancers: liveness, readiness and metrics.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,10 +9,11 @@ use super::no_store;
 use crate::error::PageError;
 use crate::metrics;
 use crate::revocation::RevocationError;
+use crate::routes::table::Routes;
 use crate::state::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

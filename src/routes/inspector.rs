@@ -4,7 +4,6 @@
 //! dev tools that the tutorial sends readers to.
 
 use axum::Extension;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -24,6 +23,7 @@ use crate::cookies::{
 };
 use crate::domain::CookieName;
 use crate::error::{PageError, PageForm};
+use crate::routes::table::Routes;
 use crate::session::check_inspected;
 use crate::state::AppState;
 use crate::templates::{
@@ -37,8 +37,8 @@ const MAX_ROWS: usize = BROWSER_MAX_COOKIES_PER_SITE;
 /// a delete button removes the cookie at each.
 const VISIBLE_PATHS: [&str; 2] = ["/", "/inspect"];
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/inspect", get(show).post(workbench))
         .route("/inspect/delete", post(delete))
 }

@@ -13,7 +13,6 @@
 
 mod peer;
 
-use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, HOST, LOCATION, USER_AGENT};
 use axum::http::request::Parts;
@@ -31,12 +30,13 @@ use crate::lab::plan::{self, Column, Kind, Role, Site};
 use crate::lab::report::{Outcome, Report, engine_title};
 use crate::lab::run::{ChromiumSetting, FirefoxSetting, fetch_metadata};
 use crate::lab::{Browser, LabPolicy, NameSet, Observation, Run, RunId, Update, peer_of, report};
+use crate::routes::table::Routes;
 use crate::security::cross_site::LabPeerRoute;
 use crate::state::AppState;
 use crate::templates::{LabCellView, LabPage, LabPeerPage, LabRow, LabRunView, LabUrls, Page};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/lab", get(page))
         .route("/lab/start", post(start))
         .route("/lab/prepared", get(prepared))

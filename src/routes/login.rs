@@ -1,7 +1,6 @@
 //! The tutorial's login app: login page, success page, profile page that
 //! reads the email from a cookie, error page — with a sealed login cookie.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,14 +12,15 @@ use crate::cookies::login::{self, LoginClaims, LoginCookie};
 use crate::cookies::{CookieContext, PreparedCookie, RequestCookies, SetCookies};
 use crate::domain::{Email, Password};
 use crate::error::{PageError, PageForm};
+use crate::routes::table::Routes;
 use crate::security::proxy::ClientAddr;
 use crate::security::throttle::{Refusal, Throttled};
 use crate::session::{current_login, presented_sessions, revoke_all};
 use crate::state::AppState;
 use crate::templates::{LoginPage, Page, ProfilePage, SuccessPage, format_utc};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/login", get(login_page).post(login))
         .route("/profile", get(profile))
         .route("/logout", post(logout))

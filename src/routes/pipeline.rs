@@ -1,30 +1,41 @@
-//! What every request goes through around its handler, as one tower layer:
-//! the security checks ([`super::guard`]), the request timeout (408), the
-//! response headers every answer carries, the metrics (route, status,
-//! latency, in flight, cookies refused) and the request's one log line.
+//! What every request goes through around its handler, as one service
+//! around axum's router: the security checks ([`super::guard`]), the request
+//! timeout (408), the response headers every answer carries, the metrics
+//! (route, status, latency, in flight, cookies refused) and the request's
+//! one log line.
 //!
-//! One layer rather than eight (a recorder, five header setters, tower-http's
-//! timeout and a `from_fn` guard): each layer wraps the response future once
-//! more, and the `from_fn` guard boxed one per request. The timeout's timer
+//! One service rather than eight layers (a recorder, five header setters,
+//! tower-http's timeout and a `from_fn` guard): each layer wraps the response
+//! future once more, and the `from_fn` guard boxed one per request. Outside
+//! the router rather than a `Router::layer`, which costs every request one
+//! more boxed clone of the route and one more boxed future; the route's
+//! template comes from [`super::table`] instead of axum's `MatchedPath`
+//! (the pipeline sees the request before the router has matched it; the
+//! guard's answers need no route of their own). The timeout's timer
 //! is only armed when the handler first has to wait: most answers are ready
 //! on their first poll and never touch the timer wheel. Measured in
 //! docs/PERFORMANCE.md.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
 use axum::http::header::X_FRAME_OPTIONS;
 use axum::http::{HeaderName, HeaderValue, Response, StatusCode};
 use axum::response::IntoResponse;
+use axum::routing::future::RouteFuture;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
-use tower::{Layer, Service};
+use tower::Service;
 
 use super::guard;
+use super::table::Templates;
 use crate::cookies::CookiesRefused;
 use crate::metrics::{Metrics, Route, method_label};
 use crate::security::cross_site::LabPeerRoute;
@@ -34,16 +45,28 @@ use crate::telemetry::{FailureCause, log_request};
 /// Names the replica that answered, when `--replica-name` is set.
 const X_SERVED_BY: HeaderName = HeaderName::from_static("x-served-by");
 
-/// The layer; see the module documentation.
+/// The whole application: the pipeline around axum's router; see the module
+/// documentation. Cloning it is two reference counts.
 #[derive(Clone)]
-pub(super) struct PipelineLayer {
+pub struct App {
+    router: Router,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     state: AppState,
+    templates: Templates,
     served_by: Option<HeaderValue>,
     timeout: Duration,
 }
 
-impl PipelineLayer {
-    pub(super) fn new(state: AppState, timeout: Duration) -> Self {
+impl App {
+    pub(super) fn new(
+        router: Router,
+        templates: Templates,
+        state: AppState,
+        timeout: Duration,
+    ) -> Self {
         // The name was checked at start-up to be a valid header value.
         let served_by = state
             .config
@@ -51,64 +74,39 @@ impl PipelineLayer {
             .as_deref()
             .and_then(|name| HeaderValue::from_str(name).ok());
         Self {
-            state,
-            served_by,
-            timeout,
+            router,
+            shared: Arc::new(Shared {
+                state,
+                templates,
+                served_by,
+                timeout,
+            }),
         }
     }
-}
 
-impl<S> Layer<S> for PipelineLayer {
-    type Service = Pipeline<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Pipeline {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub(super) struct Pipeline<S> {
-    inner: S,
-    layer: PipelineLayer,
-}
-
-impl<S> Service<Request> for Pipeline<S>
-where
-    S: Service<Request, Response = Response<Body>>,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = PipelineFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        // Router::layer runs after routing, so the template is known here.
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or(Route::Unmatched, |path| Route::Matched(path.clone()));
-        let metrics = &self.layer.state.metrics;
+    /// Answers one request: what `Service::call` does, from a shared
+    /// reference, so a connection serves its requests without cloning.
+    pub fn answer(&self, mut request: Request) -> PipelineFuture {
+        let shared = &*self.shared;
+        let route = shared.templates.route_of(request.uri().path());
+        let metrics = &shared.state.metrics;
         metrics.in_flight().inc();
         let pending = Pending {
             metrics: metrics.clone(),
-            served_by: self.layer.served_by.clone(),
+            served_by: shared.served_by.clone(),
             method: method_label(request.method()),
             route,
             started: Instant::now(),
-            timeout: self.layer.timeout,
+            timeout: shared.timeout,
         };
-        let stage = match guard::check(&self.layer.state, &mut request) {
+        let stage = match guard::check(&shared.state, &mut request) {
             Some(refused) => Stage::Answered {
                 response: Some(refused),
             },
+            // The router is always ready (axum's `Router::poll_ready`), so
+            // it is called without waiting on it.
             None => Stage::Handler {
-                future: self.inner.call(request),
+                future: self.router.clone().call(request),
                 deadline: None,
             },
         };
@@ -116,6 +114,20 @@ where
             stage,
             pending: Some(pending),
         }
+    }
+}
+
+impl Service<Request> for App {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = PipelineFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        self.answer(request)
     }
 }
 
@@ -173,31 +185,29 @@ impl Pending {
 
 pin_project! {
     #[project = StageProjection]
-    enum Stage<F> {
+    enum Stage {
         /// The guard answered; the handler never runs.
         Answered { response: Option<Response<Body>> },
         /// The handler runs, with its timer once it has had to wait.
         Handler {
             #[pin]
-            future: F,
+            future: RouteFuture<Infallible>,
             deadline: Option<Pin<Box<Sleep>>>,
         },
     }
 }
 
 pin_project! {
-    pub(super) struct PipelineFuture<F> {
+    /// The answer to one request, headers, metrics and log line included.
+    pub struct PipelineFuture {
         #[pin]
-        stage: Stage<F>,
+        stage: Stage,
         pending: Option<Pending>,
     }
 }
 
-impl<F, E> Future for PipelineFuture<F>
-where
-    F: Future<Output = Result<Response<Body>, E>>,
-{
-    type Output = F::Output;
+impl Future for PipelineFuture {
+    type Output = Result<Response<Body>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();

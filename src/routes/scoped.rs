@@ -1,6 +1,5 @@
 //! The max_age/path demo and deleting cookies.
 
-use axum::Router;
 use axum::http::HeaderName;
 use axum::response::IntoResponse;
 use axum::response::Redirect;
@@ -11,8 +10,8 @@ use time::OffsetDateTime;
 use crate::cookies::{CookieContext, CookieSpec, RequestCookies, SetCookies, clear, prepare};
 use crate::domain::{CookieName, MaxAge};
 use crate::error::{PageError, PageQuery};
+use crate::routes::table::Routes;
 use crate::security::limits::CLEAR_COOKIES_ROUTE;
-use crate::state::AppState;
 use crate::templates::{CookieRow, CookiesPage, DeletedPage, Page};
 
 const DEMO_COOKIE: &str = "code";
@@ -20,8 +19,8 @@ const DEMO_VALUE: &str = "underscored";
 /// The tutorial scopes its cookie to the page's own path.
 const DEMO_PATH: &str = "/cookies";
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/cookies", get(cookies))
         .route("/cookies/delete", get(delete))
         .route(CLEAR_COOKIES_ROUTE, post(clear))

@@ -23,7 +23,6 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use askama::Template;
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
@@ -35,15 +34,13 @@ use pin_project_lite::pin_project;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tower::ServiceExt;
-use tower::util::Oneshot;
 
 pub use caps::Refusal;
 pub use deadline::Timeout;
 
 use crate::config::ConnectionLimits;
 use crate::metrics::Metrics;
-use crate::routes::SECURITY_HEADERS;
+use crate::routes::{App, PipelineFuture, SECURITY_HEADERS};
 use crate::templates::ErrorPage;
 use caps::{Caps, RefusalLog, Slot};
 use deadline::{Exchange, Exchanges, TimedStream};
@@ -80,7 +77,7 @@ pub(super) fn fit_to_this_process(limits: ConnectionLimits) -> ConnectionLimits 
 /// What every connection needs, shared.
 struct Server {
     http: http1::Builder,
-    router: Router,
+    app: App,
     limits: ConnectionLimits,
     caps: Arc<Caps>,
     refusals: RefusalAnswers,
@@ -93,7 +90,7 @@ struct Server {
 /// is closed.
 pub(super) async fn serve(
     listener: TcpListener,
-    router: Router,
+    app: App,
     limits: ConnectionLimits,
     metrics: Metrics,
     replica_name: Option<&str>,
@@ -112,7 +109,7 @@ pub(super) async fn serve(
     http.header_read_timeout(None);
     let server = Arc::new(Server {
         http,
-        router,
+        app,
         limits,
         caps: Arc::new(Caps::new(
             limits.max_open,
@@ -206,7 +203,7 @@ impl Server {
             self.metrics.clone(),
         );
         let service = ConnectionService {
-            router: self.router.clone(),
+            app: self.app.clone(),
             peer: ConnectInfo(peer),
             exchanges,
         };
@@ -337,11 +334,11 @@ fn refusal_answer(title: &str, message: &str, replica_name: Option<&str>) -> Vec
     answer
 }
 
-/// The router, for one connection: gives each request its peer address (as
-/// `ConnectInfo`, which `security::proxy` reads) and tells the connection's
-/// deadlines when a request is being answered.
+/// The application, for one connection: gives each request its peer address
+/// (as `ConnectInfo`, which `security::proxy` reads) and tells the
+/// connection's deadlines when a request is being answered.
 struct ConnectionService {
-    router: Router,
+    app: App,
     peer: ConnectInfo<SocketAddr>,
     exchanges: Arc<Exchanges>,
 }
@@ -355,16 +352,17 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         request.extensions_mut().insert(self.peer);
         Answer {
             exchange: Some(Exchange::start(Arc::clone(&self.exchanges))),
-            inner: self.router.clone().oneshot(request),
+            // The one boxing of the body, which axum's router would do.
+            inner: self.app.answer(request.map(Body::new)),
         }
     }
 }
 
 pin_project! {
-    /// The router's answer, its body carrying the request's [`Exchange`].
+    /// The application's answer, its body carrying the request's [`Exchange`].
     struct Answer {
         #[pin]
-        inner: Oneshot<Router, Request<Incoming>>,
+        inner: PipelineFuture,
         exchange: Option<Exchange>,
     }
 }

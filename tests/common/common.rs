@@ -45,7 +45,7 @@ pub(crate) struct TestApp {
     pub(crate) data_dir: PathBuf,
     /// `Some` for an app with no socket (`oneshot_app`): requests go
     /// straight into the router.
-    router: Option<axum::Router>,
+    router: Option<cookie_lab::routes::App>,
     _tmp: Option<Arc<TempDir>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,

@@ -6,6 +6,7 @@
 //! A, from the run's record, in their CSP (`frame-ancestors`) and CORS
 //! headers: no request can make them name another site.
 
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, ORIGIN, VARY,
@@ -14,7 +15,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -28,12 +28,13 @@ use crate::error::{PageError, PageQuery};
 use crate::lab::plan::{self, Column, Role, Site};
 use crate::lab::report::PREPARE_PATH_B;
 use crate::lab::{Run, Update};
+use crate::routes::table::Routes;
 use crate::security::cross_site::LabPeerRoute;
 use crate::state::AppState;
 use crate::templates::{LabPeerPage, Page};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
+pub(super) fn router() -> Routes {
+    Routes::new()
         .route(PREPARE_PATH_B, get(prepare))
         .route(Column::Link.path(), get(visit).post(visit))
         .route(Column::Redirect1.path(), get(hop))
