@@ -563,20 +563,40 @@ fn limited(request: Request) -> Request {
 }
 
 /// The body, at most [`MAX_BODY_BYTES`]; else the status and text of
-/// axum's rejection for a body that can't be buffered.
+/// axum's rejection for a body that can't be buffered. What
+/// `axum::body::to_bytes` does, without its queue of frames: a body in one
+/// frame (any small form) is kept as it arrived, with no allocation.
 async fn read_body(request: Request) -> Result<axum::body::Bytes, (StatusCode, String)> {
-    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|err| {
-            let too_long = std::error::Error::source(&err)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            let status = if too_long {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            (status, format!("Failed to buffer the request body: {err}"))
-        })
+    use http_body_util::BodyExt as _;
+
+    let refusal = |err: axum::BoxError| {
+        let status = if err.is::<http_body_util::LengthLimitError>() {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        (status, format!("Failed to buffer the request body: {err}"))
+    };
+    let mut body = http_body_util::Limited::new(request.into_body(), MAX_BODY_BYTES);
+    let mut first = axum::body::Bytes::new();
+    let mut joined: Option<Vec<u8>> = None;
+    while let Some(frame) = body.frame().await {
+        // Trailers are not part of the body (nor of to_bytes's answer).
+        let Ok(data) = frame.map_err(refusal)?.into_data() else {
+            continue;
+        };
+        match &mut joined {
+            Some(joined) => joined.extend_from_slice(&data),
+            None if first.is_empty() => first = data,
+            None => {
+                let mut both = Vec::with_capacity(first.len() + data.len());
+                both.extend_from_slice(&first);
+                both.extend_from_slice(&data);
+                joined = Some(both);
+            }
+        }
+    }
+    Ok(joined.map_or(first, axum::body::Bytes::from))
 }
 
 /// A query string for a page route.
@@ -764,6 +784,67 @@ mod tests {
             }
         }
         assert_cases_refused(&refused);
+    }
+
+    /// A body that arrives in these frames, or fails where one is `None`.
+    fn in_frames(frames: &[Option<String>]) -> Body {
+        let frames: Vec<Result<String, std::io::Error>> = frames
+            .iter()
+            .map(|frame| {
+                frame
+                    .clone()
+                    .ok_or_else(|| std::io::Error::other("the connection broke"))
+            })
+            .collect();
+        Body::from_stream(futures_util::stream::iter(frames))
+    }
+
+    /// A form in several frames (an empty one among them) is joined; one
+    /// over the limit only in total, or one whose stream fails, is refused
+    /// with axum's status and words.
+    #[tokio::test]
+    async fn a_body_in_many_frames_is_read_as_axum_reads_it() {
+        let frame = |text: &str| Some(text.to_owned());
+        let half = "x".repeat(MAX_BODY_BYTES / 2);
+        let cases = [
+            vec![frame("user"), frame(""), frame("ID=al"), frame("ice")],
+            vec![frame(""), frame("userID=alice")],
+            vec![frame("userID="), frame(&half), frame(&half)],
+            vec![frame("userID=a"), None],
+        ];
+        let mut answers = Vec::new();
+        for frames in &cases {
+            let (status, text) =
+                axum_answer::<Form<OneField>>(request(Some(FORM_CONTENT_TYPE), in_frames(frames)))
+                    .await;
+            let ours = PageForm::<OneField>::from_request(
+                request(Some(FORM_CONTENT_TYPE), in_frames(frames)),
+                &(),
+            )
+            .await;
+            match ours {
+                Ok(PageForm(value)) => {
+                    assert_eq!((status, value.user_id.as_str()), (StatusCode::OK, "alice"));
+                }
+                Err(page) => {
+                    assert_eq!(page.status, status, "{frames:.20?}");
+                    assert_eq!(
+                        page.message,
+                        format!("{text}. Go back and submit the form again.")
+                    );
+                }
+            }
+            answers.push(status);
+        }
+        assert_eq!(
+            answers,
+            [
+                StatusCode::OK,
+                StatusCode::OK,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::BAD_REQUEST
+            ]
+        );
     }
 
     #[derive(Debug, Deserialize)]

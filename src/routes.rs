@@ -73,7 +73,8 @@ fn every_route() -> table::Routes {
 }
 
 /// `Cache-Control: no-store` for pages that show login state, so a shared or
-/// back-button cache never shows one user's page to another.
-pub(crate) fn no_store() -> [(HeaderName, &'static str); 1] {
-    [(header::CACHE_CONTROL, "no-store")]
+/// back-button cache never shows one user's page to another. A static
+/// value: a `&str` would be copied into a new header value on each response.
+pub(crate) fn no_store() -> [(HeaderName, HeaderValue); 1] {
+    [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
 }

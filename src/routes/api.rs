@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -58,15 +58,13 @@ pub(crate) fn router() -> Routes {
     Routes::documented(router, &openapi)
         .route(
             "/api/openapi.json",
-            get(move || async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    document.to_string(),
-                )
-            }),
+            get(move || async move { ([(header::CONTENT_TYPE, JSON)], document.to_string()) }),
         )
         .route("/api/{*rest}", get(not_found).post(not_found))
 }
+
+/// Static, so no response copies it.
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 async fn not_found() -> ApiError {
     ApiError::not_found()
@@ -98,7 +96,7 @@ async fn list_cookies(received: RequestCookies) -> Result<Response, ApiError> {
     // regrows (copying) about six times for a 4 KB cookie jar.
     let mut body = Vec::with_capacity(received.header_bytes() + 64);
     serde_json::to_writer(&mut body, &CookieList { cookies }).map_err(ApiError::internal)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(([(header::CONTENT_TYPE, JSON)], body).into_response())
 }
 
 /// Sets each query parameter as a cookie with `Path=/`, then redirects to
