@@ -8,10 +8,9 @@
 //! tower-http's timeout and a `from_fn` guard): each layer wraps the response
 //! future once more, and the `from_fn` guard boxed one per request. Outside
 //! the router rather than a `Router::layer`, which costs every request one
-//! more boxed clone of the route and one more boxed future; the route's
-//! template comes from [`super::table`] instead of axum's `MatchedPath`
-//! (the pipeline sees the request before the router has matched it; the
-//! guard's answers need no route of their own). The timeout's timer
+//! more boxed clone of the route and one more boxed future. Outside the
+//! router axum's `MatchedPath` doesn't exist yet, so the route's template
+//! comes from [`super::table`]. The timeout's timer
 //! is only armed when the handler first has to wait: most answers are ready
 //! on their first poll and never touch the timer wheel. Measured in
 //! docs/PERFORMANCE.md.
@@ -85,7 +84,8 @@ impl App {
     }
 
     /// Answers one request: what `Service::call` does, from a shared
-    /// reference, so a connection serves its requests without cloning.
+    /// reference, so a connection needs no clone of the application per
+    /// request.
     pub fn answer(&self, mut request: Request) -> PipelineFuture {
         let shared = &*self.shared;
         let route = shared.templates.route_of(request.uri().path());
